@@ -1,0 +1,58 @@
+// swift-tools-version:6.1
+//
+// LayerStore: an embedded, append-only, persistent storage engine.
+// The library lives in Sources/LayerStore; the `layerstore` CLI in tools/layerstore.
+
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "LayerStore",
+    products: [
+        .library(name: "LayerStore", targets: ["LayerStore"]),
+        .executable(name: "layerstore", targets: ["layerstore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CXXHash",
+            pkgConfig: "libxxhash",
+            providers: [.apt(["libxxhash-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        .target(
+            name: "LayerStore",
+            dependencies: ["CXXHash", "CLZ4"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "layerstore",
+            dependencies: [
+                "LayerStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "tools/layerstore",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LayerStoreTests",
+            dependencies: ["LayerStore"],
+            resources: [.copy("Vectors")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "LayerStoreCLITests",
+            dependencies: ["LayerStore", "layerstore"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,123 @@
+//! The production ``FileIO``: each operation is one system call from ``Syscalls``, with its
+//! errno turned into a ``StoreError`` naming the operation and the path.
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The ``FileIO`` that talks to the operating system.
+package struct SystemFileIO: FileIO {
+    package init() {}
+
+    package func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StoreError) -> Int32 {
+        var flags: Int32 = options.contains(.write) ? O_RDWR : O_RDONLY
+        if options.contains(.create) { flags |= O_CREAT }
+        if options.contains(.exclusive) { flags |= O_EXCL }
+        if options.contains(.directory) { flags = O_RDONLY | O_DIRECTORY }
+        switch Syscalls.open(path, flags: flags, mode: mode_t(permissions)) {
+        case .success(let fd): return fd
+        case .failure(let e): throw .system("open", path: path, errno: e.rawValue)
+        }
+    }
+
+    package func close(_ fd: Int32) { _ = Syscalls.close(fd) }
+
+    package func read(_ fd: Int32, path: String, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StoreError) -> Int {
+        switch Syscalls.pread(fd, buffer, offset: offset) {
+        case .success(let n): return n
+        case .failure(let e): throw .system("pread", path: path, errno: e.rawValue)
+        }
+    }
+
+    package func write(_ fd: Int32, path: String, _ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StoreError) {
+        var done = 0
+        while done < bytes.count {
+            let rest = UnsafeRawBufferPointer(rebasing: bytes[done...])
+            switch Syscalls.pwrite(fd, rest, offset: offset + Int64(done)) {
+            case .success(0): throw .system("pwrite", path: path, errno: ENOSPC)
+            case .success(let n): done += n
+            case .failure(let e): throw .system("pwrite", path: path, errno: e.rawValue)
+            }
+        }
+    }
+
+    package func sync(_ fd: Int32, path: String) throws(StoreError) {
+        if case .failure(let e) = Syscalls.fsync(fd) { throw .system("fsync", path: path, errno: e.rawValue) }
+    }
+
+    package func syncData(_ fd: Int32, path: String) throws(StoreError) {
+        if case .failure(let e) = Syscalls.fdatasync(fd) { throw .system("fdatasync", path: path, errno: e.rawValue) }
+    }
+
+    package func allocate(_ fd: Int32, path: String, offset: Int64, length: Int64) throws(StoreError) {
+        if case .failure(let e) = Syscalls.fallocate(fd, offset: offset, length: length) {
+            throw .system("posix_fallocate", path: path, errno: e.rawValue)
+        }
+    }
+
+    package func truncate(_ fd: Int32, path: String, length: Int64) throws(StoreError) {
+        if case .failure(let e) = Syscalls.ftruncate(fd, length: length) { throw .system("ftruncate", path: path, errno: e.rawValue) }
+    }
+
+    package func size(_ fd: Int32, path: String) throws(StoreError) -> Int64 {
+        switch Syscalls.fileSize(fd) {
+        case .success(let n): return n
+        case .failure(let e): throw .system("fstat", path: path, errno: e.rawValue)
+        }
+    }
+
+    package func map(_ fd: Int32, path: String, length: Int, writable: Bool) throws(StoreError) -> UnsafeMutableRawPointer {
+        switch Syscalls.map(fd, length: length, writable: writable) {
+        case .success(let p): return p
+        case .failure(let e): throw .system("mmap", path: path, errno: e.rawValue)
+        }
+    }
+
+    package func syncMapping(_ pointer: UnsafeMutableRawPointer, length: Int, path: String) throws(StoreError) {
+        if case .failure(let e) = Syscalls.msync(pointer, length: length) { throw .system("msync", path: path, errno: e.rawValue) }
+    }
+
+    package func rename(_ from: String, to: String) throws(StoreError) {
+        if case .failure(let e) = Syscalls.rename(from, to) { throw .system("rename to \(to)", path: from, errno: e.rawValue) }
+    }
+
+    package func remove(_ path: String) throws(StoreError) {
+        if case .failure(let e) = Syscalls.unlink(path) { throw .system("unlink", path: path, errno: e.rawValue) }
+    }
+
+    package func makeDirectory(_ path: String, permissions: UInt32) throws(StoreError) {
+        if case .failure(let e) = Syscalls.mkdir(path, mode: mode_t(permissions)) { throw .system("mkdir", path: path, errno: e.rawValue) }
+    }
+
+    package func syncDirectory(_ path: String) throws(StoreError) {
+        let fd = try open(path, [.directory], permissions: 0)
+        defer { close(fd) }
+        try sync(fd, path: path)
+    }
+
+    package func list(_ path: String) throws(StoreError) -> [String] {
+        switch Syscalls.listDirectory(path) {
+        case .success(let names): return names.sorted()
+        case .failure(let e): throw .system("opendir", path: path, errno: e.rawValue)
+        }
+    }
+
+    package func kind(of path: String) throws(StoreError) -> FileKind {
+        switch Syscalls.kind(of: path) {
+        case .success(let k): return k
+        case .failure(let e): throw .system("stat", path: path, errno: e.rawValue)
+        }
+    }
+
+    package func lock(_ fd: Int32, path: String) throws(StoreError) {
+        switch Syscalls.lockExclusive(fd) {
+        case .success: return
+        case .failure(let e) where e.rawValue == EWOULDBLOCK || e.rawValue == EAGAIN:
+            throw StoreError(.locked, "another writer holds the store", path: path, errno: e.rawValue)
+        case .failure(let e):
+            throw .system("flock", path: path, errno: e.rawValue)
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Opening a store: create it if asked, take the writer lock, choose the manifest, clean up
+//! what an interrupted flush left, map segments, replay the WAL (Formats/store-layout.md
+//! § Opening).
+//!
+//! A read-only open performs the same steps without writing a byte: no lock, no removals, no
+//! truncation, no new WAL file; a torn tail is skipped in memory.
+
+/// What opening produced, handed to ``Store``'s initializer.
+struct OpenedStore {
+    var layout: StoreLayout
+    var mmap: MmapManager
+    var state: StoreState
+    var nextLSN: LSN
+    var writer: WriterState?
+    var report: RecoveryReport
+}
+
+struct StoreOpener {
+    let io: any FileIO
+    let options: StoreOptions
+    let layout: StoreLayout
+
+    init(path: String, options: StoreOptions, io: any FileIO) {
+        self.io = io
+        self.options = options
+        self.layout = StoreLayout(path)
+    }
+
+    func open() throws(StoreError) -> OpenedStore {
+        try prepareDirectory()
+        var lockFD: Int32 = -1
+        if !options.readOnly {
+            lockFD = try io.open(layout.lockFile, [.write, .create], permissions: options.filePermissions)
+            do throws(StoreError) { try io.lock(lockFD, path: layout.lockFile) } catch {
+                io.close(lockFD)
+                throw error
+            }
+        }
+        do throws(StoreError) {
+            return try openLocked(lockFD: lockFD)
+        } catch {
+            if lockFD >= 0 { io.close(lockFD) }
+            throw error
+        }
+    }
+
+    private func openLocked(lockFD: Int32) throws(StoreError) -> OpenedStore {
+        var report = RecoveryReport()
+        let manifests = ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions)
+        let (manifest, skipped, all) = try manifests.loadNewest()
+        report.manifestGeneration = manifest.generation
+        report.skippedManifests = skipped.map { "\($0.name): \($0.reason)" }
+        report.checkpointLSN = manifest.checkpointLSN
+        if !options.readOnly {
+            try removeUnpublished(manifest: manifest, report: &report)
+        }
+        let mmap = MmapManager(segmentAdvice: .normal)
+        var segments: [String: [Segment]] = [:]
+        for dimension in manifest.dimensions {
+            segments[dimension.name] = try dimension.segments.reversed().map { (d) throws(StoreError) in
+                try Segment(io: io, path: layout.segmentPath(dimension: dimension.name, id: d.id, version: d.version),
+                            storeID: manifest.storeID, id: d.id, version: d.version, expectedLength: d.fileLength,
+                            manager: mmap, verification: options.blockVerification)
+            }
+        }
+        let memtable = Memtable()
+        let replay = try WALReplay.replay(
+            io: io, layout: layout, storeID: manifest.storeID, checkpointLSN: manifest.checkpointLSN,
+            into: memtable, truncateTornTail: !options.readOnly, mmap: mmap, report: &report)
+        let state = StoreState(manifest: manifest, segments: segments, memtables: [memtable])
+        var writer: WriterState?
+        if !options.readOnly {
+            // Always start a fresh WAL file: never append behind bytes a crash may have left.
+            let number = (replay.files.last?.number ?? 0) + 1
+            let wal = try WALWriter(io: io, directory: layout.walDirectory, storeID: manifest.storeID, number: number,
+                                    nextLSN: replay.nextLSN, fileByteCount: Int64(options.walFileByteCount),
+                                    permissions: options.filePermissions)
+            writer = WriterState(wal: wal, manifest: manifest, active: memtable,
+                                 walFiles: replay.files + [(number, replay.nextLSN)],
+                                 keptCheckpoints: all.map(\.checkpointLSN), lockFD: lockFD)
+        }
+        return OpenedStore(layout: layout, mmap: mmap, state: state, nextLSN: replay.nextLSN, writer: writer, report: report)
+    }
+
+    /// Checks what is at the path; creates a new store there if it is missing or an empty
+    /// directory and the options allow it.
+    private func prepareDirectory() throws(StoreError) {
+        switch try io.kind(of: layout.root) {
+        case .file:
+            throw StoreError(.notAStore, "not a directory", path: layout.root)
+        case .missing:
+            guard options.createIfMissing, !options.readOnly else {
+                throw StoreError(.storeNotFound, "no store at this path", path: layout.root)
+            }
+            try io.makeDirectory(layout.root, permissions: options.directoryPermissions)
+            try create()
+        case .directory:
+            let names = try io.list(layout.root)
+            if names.contains(where: { ManifestFormat.generation($0) != nil }) { return }
+            // A directory holding only what an interrupted creation makes is finished now.
+            let creationLeftovers: Set<String> = ["LOCK", "wal", "dims"]
+            let isFresh = names.allSatisfy { creationLeftovers.contains($0) || $0.hasSuffix(StoreLayout.tempSuffix) }
+            guard isFresh else { throw StoreError(.notAStore, "directory is not empty and holds no store manifest", path: layout.root) }
+            guard options.createIfMissing, !options.readOnly else {
+                throw StoreError(.storeNotFound, "directory holds no store", path: layout.root)
+            }
+            try create()
+        }
+    }
+
+    /// Lays out a new, empty store; the first manifest's rename is the commit point.
+    private func create() throws(StoreError) {
+        for directory in [layout.walDirectory, layout.dimensionsDirectory] where try io.kind(of: directory) == .missing {
+            try io.makeDirectory(directory, permissions: options.directoryPermissions)
+        }
+        let storeID = UInt64.random(in: 1...UInt64.max)
+        try ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions)
+            .publish(Manifest.initial(storeID: storeID))
+    }
+
+    /// Removes temporary files (never published) and segment files that no manifest published
+    /// yet (ids at or above the manifest's next id): both are leftovers of an interrupted flush.
+    private func removeUnpublished(manifest: Manifest, report: inout RecoveryReport) throws(StoreError) {
+        for name in try io.list(layout.root) where name.hasSuffix(StoreLayout.tempSuffix) {
+            try io.remove(layout.root + "/" + name)
+            report.removedTempFiles.append(name)
+        }
+        guard try io.kind(of: layout.dimensionsDirectory) == .directory else { return }
+        for dimension in try io.list(layout.dimensionsDirectory) {
+            let directory = layout.dimensionDirectory(dimension)
+            guard try io.kind(of: directory) == .directory else { continue }
+            for name in try io.list(directory) {
+                if name.hasSuffix(StoreLayout.tempSuffix) {
+                    try io.remove(directory + "/" + name)
+                    report.removedTempFiles.append(dimension + "/" + name)
+                } else if let (id, _) = SegmentName.parse(name), id >= manifest.nextSegmentID {
+                    try io.remove(directory + "/" + name)
+                    report.removedUnpublishedSegments.append(dimension + "/" + name)
+                }
+            }
+        }
+    }
+}

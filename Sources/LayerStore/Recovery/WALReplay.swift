@@ -1,0 +1,108 @@
+//! Replays the WAL above the manifest's checkpoint into a memtable, on every open
+//! (Formats/wal.md § Reading and damage).
+//!
+//! Rules: files are read in number order; only the files that can hold LSNs above the
+//! checkpoint are scanned. Each file's first LSN must continue the previous one. A torn record
+//! may only end the last file: a writer truncates it, a read-only opener skips it. A bad record
+//! with valid ones after it, a gap in LSNs, or a torn record in an earlier file is damage.
+
+/// The result of scanning a store's WAL.
+struct WALReplayResult {
+    /// The LSN the next write gets.
+    var nextLSN: LSN
+    /// Each WAL file present: its number and first LSN, in order.
+    var files: [(number: UInt64, baseLSN: LSN)]
+}
+
+enum WALReplay {
+    static func replay(
+        io: any FileIO, layout: StoreLayout, storeID: UInt64, checkpointLSN: LSN, into memtable: Memtable,
+        truncateTornTail: Bool, mmap: MmapManager, report: inout RecoveryReport
+    ) throws(StoreError) -> WALReplayResult {
+        let directory = layout.walDirectory
+        let numbers = try io.list(directory).compactMap(WALFormat.fileNumber).sorted()
+        var headers: [(number: UInt64, header: WALHeader?, size: Int64)] = []
+        for number in numbers {
+            let path = directory + "/" + WALFormat.fileName(number)
+            let (header, size) = try readHeader(io: io, path: path, number: number, storeID: storeID, isLast: number == numbers.last)
+            headers.append((number, header, size))
+        }
+        // A last file whose header never became durable holds nothing: it is dropped.
+        if let last = headers.last, last.header == nil {
+            headers.removeLast()
+            if truncateTornTail { try io.remove(directory + "/" + WALFormat.fileName(last.number)) }
+        }
+        var expected = checkpointLSN + 1
+        // Skip files that lie wholly at or below the checkpoint: the next file starts at or below it + 1.
+        var start = 0
+        while start + 1 < headers.count, headers[start + 1].header!.baseLSN <= checkpointLSN + 1 { start += 1 }
+        var firstReplayed: LSN?
+        for index in start..<headers.count {
+            let (number, header, size) = (headers[index].number, headers[index].header!, headers[index].size)
+            let path = directory + "/" + WALFormat.fileName(number)
+            if index == start {
+                guard header.baseLSN <= expected else {
+                    throw StoreError.corrupted("WAL records \(expected)..<\(header.baseLSN) are missing", path: path, offset: 0)
+                }
+            } else if header.baseLSN != expected {
+                throw StoreError.corrupted("WAL file starts at LSN \(header.baseLSN), expected \(expected)", path: path, offset: 0)
+            }
+            var fileNext = header.baseLSN
+            let end = try scan(io: io, path: path, size: size, header: header, mmap: mmap) { record in
+                let last = record.firstLSN + LSN(record.operationCount) - 1
+                fileNext = last + 1
+                guard record.firstLSN > checkpointLSN else { return }
+                memtable.apply(payload: record.payload, count: record.operationCount, firstLSN: record.firstLSN)
+                if firstReplayed == nil { firstReplayed = record.firstLSN }
+                report.replayedRecordCount += 1
+                report.replayedOperationCount += record.operationCount
+                report.replayedByteCount += record.byteCount
+                report.replayedLSNs = firstReplayed!...last
+            }
+            expected = max(expected, fileNext)
+            switch end {
+            case .clean:
+                break
+            case .damaged(let offset, let reason):
+                throw StoreError.corrupted("WAL damaged: \(reason)", path: path, offset: UInt64(offset))
+            case .torn(let offset, let byteCount):
+                guard index == headers.count - 1 else {
+                    throw StoreError.corrupted("WAL record torn in a file that is not the last", path: path, offset: UInt64(offset))
+                }
+                if truncateTornTail {
+                    let fd = try io.open(path, [.write], permissions: 0)
+                    defer { io.close(fd) }
+                    try io.truncate(fd, path: path, length: Int64(offset))
+                    try io.sync(fd, path: path)
+                }
+                report.tornTail = .init(path: path, offset: UInt64(offset), byteCount: UInt64(byteCount), truncated: truncateTornTail)
+            }
+        }
+        return WALReplayResult(nextLSN: expected, files: headers.map { ($0.number, $0.header!.baseLSN) })
+    }
+
+    /// Reads one file's header. A last file too short for a header, or whose header is all
+    /// zeros, was being created when the writer died: `nil`. Anything else that fails is damage.
+    private static func readHeader(io: any FileIO, path: String, number: UInt64, storeID: UInt64, isLast: Bool) throws(StoreError) -> (WALHeader?, Int64) {
+        let fd = try io.open(path, [], permissions: 0)
+        defer { io.close(fd) }
+        let size = try io.size(fd, path: path)
+        var bytes = [UInt8](repeating: 0, count: WALFormat.headerByteCount)
+        let n = try bytes.withMutableBytes { (raw) throws(StoreError) in try io.read(fd, path: path, into: raw, at: 0) }
+        if isLast && (n < WALFormat.headerByteCount || bytes.allSatisfy { $0 == 0 }) { return (nil, size) }
+        let header = try bytes.withBytes { (raw) throws(StoreError) in
+            try WALReader.header(raw, number: number, storeID: storeID, path: path)
+        }
+        return (header, size)
+    }
+
+    /// Maps one WAL file and reads its records.
+    private static func scan(io: any FileIO, path: String, size: Int64, header: WALHeader, mmap: MmapManager,
+                             _ body: (WALRecord) -> Void) throws(StoreError) -> WALEnd {
+        let fd = try io.open(path, [], permissions: 0)
+        defer { io.close(fd) }
+        let region = try MmapRegion(io: io, fd: fd, path: path, count: Int(size), manager: mmap)
+        region.advise(.sequential)
+        return withExtendedLifetime(region) { WALReader.records(region.bytes, header: header, body) }
+    }
+}

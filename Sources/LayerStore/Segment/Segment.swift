@@ -1,0 +1,255 @@
+//! An open, mapped, immutable segment: point lookups through its hash index, block access with
+//! checksum verification (Formats/segment.md § Reading and damage).
+//!
+//! Invariants:
+//! - Opening reads and checks only the header and the footer: O(1) in the file's size.
+//! - The block table and hash index are checked (whole-section checksum) the first time they are
+//!   used; a block the first time it is read (or every time, by option). Until a check holds,
+//!   no byte it covers is trusted; every offset taken from the file is bounds-checked against
+//!   the mapping before use.
+//! - Nothing here writes: the mapping is `PROT_READ`.
+
+import Synchronization
+
+/// How often block checksums are verified on the read path.
+public enum BlockVerification: Sendable, Equatable {
+    /// The first time any reader touches a block (default); later reads trust the check.
+    case firstRead
+    /// On every read of a block: catches damage that appears while the store is open.
+    case everyRead
+}
+
+/// A record decoded from a block; its buffers point into the segment's mapping.
+struct SegmentRecord {
+    var key: UnsafeRawBufferPointer
+    var value: UnsafeRawBufferPointer
+    var lsn: LSN
+    var isDelete: Bool
+}
+
+/// A position inside a segment's blocks.
+struct SegmentPosition: Equatable {
+    var block: Int
+    var offset: Int
+}
+
+/// A published segment mapped read-only.
+final class Segment: Sendable {
+    let header: SegmentHeader
+    let region: MmapRegion
+    let path: String
+    let verification: BlockVerification
+    private let seed: UInt64
+    private let blocksVerified: AtomicBitmap
+    /// 0: not checked yet, 1: checksum holds. A failed check is not cached: it throws each time.
+    private let indexChecked = Atomic<UInt8>(0)
+    private let hashChecked = Atomic<UInt8>(0)
+    private let indexLength: Int
+    private let indexChecksum: UInt64
+    private let hashChecksum: UInt64
+
+    /// Opens, maps and checks the header and footer of segment (`id`, `version`) at `path`.
+    init(io: any FileIO, path: String, storeID: UInt64, id: UInt64, version: UInt32, expectedLength: UInt64?,
+         manager: MmapManager, verification: BlockVerification) throws(StoreError) {
+        let fd = try io.open(path, [], permissions: 0)
+        defer { io.close(fd) }
+        let length = try io.size(fd, path: path)
+        if let expectedLength, UInt64(length) != expectedLength {
+            throw .corrupted("segment is \(length) bytes, the manifest says \(expectedLength)", path: path, offset: UInt64(length))
+        }
+        guard length >= Int64(SegmentFormat.headerByteCount + SegmentFormat.footerByteCount) else {
+            throw .corrupted("segment of \(length) bytes is too short", path: path, offset: 0)
+        }
+        let region = try MmapRegion(io: io, fd: fd, path: path, count: Int(length), manager: manager)
+        region.advise(manager.segmentAdvice)
+        let header = try SegmentHeader.decode(region.bytes, storeID: storeID, segmentID: id, version: version, path: path)
+        guard header.fileLength == UInt64(length) else {
+            throw .corrupted("segment header says \(header.fileLength) bytes, file has \(length)", path: path, offset: 0)
+        }
+        let seed = SegmentFormat.fileSeed(storeID: storeID, segmentID: id, version: version)
+        let footerAt = Int(header.footerOffset)
+        let footer = region.bytes(footerAt..<(footerAt + SegmentFormat.footerByteCount))!
+        let footerSum = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: footer[0..<SegmentFormat.footerChecksumOffset]),
+                                      seed: Checksum.seed(file: seed, offset: header.footerOffset))
+        var r = ByteReader(footer)
+        guard r.u64() == SegmentFormat.footerMagic, ByteReader.u64(footer, at: SegmentFormat.footerChecksumOffset) == footerSum
+        else { throw .corrupted("segment footer is damaged", path: path, offset: header.footerOffset) }
+        let tableOffset = r.u64()!, indexLength = r.u64()!, indexChecksum = r.u64()!
+        let hashOffset = r.u64()!, hashChecksum = r.u64()!
+        guard tableOffset == header.blockTableOffset, hashOffset == header.hashOffset,
+            tableOffset + indexLength == hashOffset
+        else { throw .corrupted("segment footer disagrees with its header", path: path, offset: header.footerOffset) }
+        self.header = header
+        self.region = region
+        self.path = path
+        self.verification = verification
+        self.seed = seed
+        self.blocksVerified = AtomicBitmap(count: Int(header.blockCount))
+        self.indexLength = Int(indexLength)
+        self.indexChecksum = indexChecksum
+        self.hashChecksum = hashChecksum
+    }
+
+    // MARK: Sections
+
+    /// The block table and key heap, checked on first use.
+    private func index() throws(StoreError) -> UnsafeRawBufferPointer {
+        let start = Int(header.blockTableOffset)
+        let bytes = region.bytes(start..<(start + indexLength))!  // inside: checked at open
+        if indexChecked.load(ordering: .acquiring) == 0 {
+            guard Checksum.xxh3(bytes, seed: Checksum.seed(file: seed, offset: header.blockTableOffset)) == indexChecksum else {
+                throw .corrupted("segment block table checksum mismatch", path: path, offset: header.blockTableOffset)
+            }
+            indexChecked.store(1, ordering: .releasing)
+        }
+        return bytes
+    }
+
+    /// The hash index, checked on first use.
+    private func hashIndex() throws(StoreError) -> UnsafeRawBufferPointer {
+        let start = Int(header.hashOffset)
+        let bytes = region.bytes(start..<(start + Int(header.hashSlotCount) * SegmentFormat.hashSlotByteCount))!
+        if hashChecked.load(ordering: .acquiring) == 0 {
+            let end = Int(header.footerOffset)
+            let whole = region.bytes(start..<end)!
+            guard Checksum.xxh3(whole, seed: Checksum.seed(file: seed, offset: header.hashOffset)) == hashChecksum else {
+                throw .corrupted("segment hash index checksum mismatch", path: path, offset: header.hashOffset)
+            }
+            hashChecked.store(1, ordering: .releasing)
+        }
+        return bytes
+    }
+
+    /// Block `i`'s table entry: (offset, stored length, raw length, checksum).
+    private func blockEntry(_ i: Int) throws(StoreError) -> (offset: Int, length: Int, checksum: UInt64) {
+        let table = try index()
+        let at = i * SegmentFormat.blockEntryByteCount
+        var r = ByteReader(table, position: at)
+        guard let offset = r.u64(), let stored = r.u32(), let raw = r.u32(), let checksum = r.u64(),
+            offset >= UInt64(SegmentFormat.headerByteCount), stored == raw,
+            offset + UInt64(stored) <= header.blockTableOffset
+        else { throw .corrupted("block table entry \(i) is invalid", path: path, offset: header.blockTableOffset + UInt64(at)) }
+        return (Int(offset), Int(stored), checksum)
+    }
+
+    /// The first key of block `i`.
+    private func firstKey(_ i: Int) throws(StoreError) -> UnsafeRawBufferPointer {
+        let table = try index()
+        let heapStart = Int(header.blockCount) * SegmentFormat.blockEntryByteCount
+        let at = i * SegmentFormat.blockEntryByteCount + 24
+        var r = ByteReader(table, position: at)
+        let keyOffset = Int(r.u32()!), keyLength = Int(r.u16()!)
+        var heap = ByteReader(table, position: heapStart)
+        guard heap.skip(keyOffset), let key = heap.bytes(keyLength), keyLength >= 1 else {
+            throw .corrupted("block \(i)'s first key lies outside the key heap", path: path, offset: header.blockTableOffset + UInt64(at))
+        }
+        return key
+    }
+
+    // MARK: Blocks and records
+
+    /// The bytes of block `i`, verified according to the verification policy.
+    func block(_ i: Int) throws(StoreError) -> UnsafeRawBufferPointer {
+        let entry = try blockEntry(i)
+        let bytes = region.bytes(entry.offset..<(entry.offset + entry.length))!  // bounds checked in blockEntry
+        if verification == .everyRead || !blocksVerified.contains(i) {
+            guard Checksum.xxh3(bytes, seed: Checksum.seed(file: seed, offset: UInt64(entry.offset))) == entry.checksum else {
+                throw .corrupted("block \(i) checksum mismatch", path: path, offset: UInt64(entry.offset))
+            }
+            blocksVerified.insert(i)
+        }
+        return bytes
+    }
+
+    /// Decodes the record at `offset` of `block` (bytes of block `blockIndex`); returns it and
+    /// the offset after it.
+    @inline(__always)
+    func record(in block: UnsafeRawBufferPointer, at offset: Int, blockIndex: Int) throws(StoreError) -> (SegmentRecord, Int) {
+        var r = ByteReader(block, position: offset)
+        guard let kind = r.u8(), kind == SegmentFormat.recordPut || kind == SegmentFormat.recordTombstone,
+            let keyLength = r.varint(), keyLength >= 1, keyLength <= UInt64(Limits.keyByteCountMax)
+        else { throw recordError(blockIndex, offset) }
+        let isDelete = kind == SegmentFormat.recordTombstone
+        var valueLength: UInt64 = 0
+        if !isDelete {
+            guard let v = r.varint(), v <= UInt64(Limits.valueByteCountMax) else { throw recordError(blockIndex, offset) }
+            valueLength = v
+        }
+        guard let delta = r.varint(), delta <= header.maxLSN - header.minLSN,
+            let key = r.bytes(Int(keyLength)), let value = r.bytes(Int(valueLength))
+        else { throw recordError(blockIndex, offset) }
+        return (SegmentRecord(key: key, value: value, lsn: header.minLSN + delta, isDelete: isDelete), r.position)
+    }
+
+    private func recordError(_ block: Int, _ offset: Int) -> StoreError {
+        let base = (try? blockEntry(block).offset) ?? 0
+        return .corrupted("record in block \(block) is malformed", path: path, offset: UInt64(base + offset))
+    }
+
+    /// The newest version of `key` with `lsn <= snapshotLSN`, or `nil` if the segment has none.
+    func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError) -> SegmentRecord? {
+        guard let start = try locate(key) else { return nil }
+        var position = start
+        var bytes = try block(position.block)
+        while true {
+            let (rec, next) = try record(in: bytes, at: position.offset, blockIndex: position.block)
+            guard compareKeys(rec.key, key) == 0 else { return nil }
+            if rec.lsn <= snapshotLSN { return rec }
+            // A newer version than the snapshot: older ones follow, possibly in the next block.
+            position.offset = next
+            if position.offset >= bytes.count {
+                position = SegmentPosition(block: position.block + 1, offset: 0)
+                guard position.block < Int(header.blockCount) else { return nil }
+                bytes = try block(position.block)
+            }
+        }
+    }
+
+    /// Where the newest version of `key` starts, through the hash index.
+    private func locate(_ key: UnsafeRawBufferPointer) throws(StoreError) -> SegmentPosition? {
+        let slots = try hashIndex()
+        let hash = Checksum.keyHash(key)
+        let slotCount = Int(header.hashSlotCount)
+        let tag = SegmentFormat.tag(hash)
+        var i = SegmentFormat.startSlot(hash, slotCount: slotCount)
+        for _ in 0..<slotCount {
+            let slot = ByteReader.u64(slots, at: i * 8)!
+            if slot == 0 { return nil }
+            if slot >> 40 == tag {
+                let blockIndex = Int((slot >> 20) & 0xF_FFFF), offset = Int(slot & 0xF_FFFF)
+                guard blockIndex < Int(header.blockCount) else {
+                    throw .corrupted("hash slot \(i) names block \(blockIndex) of \(header.blockCount)", path: path, offset: header.hashOffset + UInt64(i * 8))
+                }
+                let bytes = try block(blockIndex)
+                let (rec, _) = try record(in: bytes, at: offset, blockIndex: blockIndex)
+                if compareKeys(rec.key, key) == 0 { return SegmentPosition(block: blockIndex, offset: offset) }
+            }
+            i = i + 1 == slotCount ? 0 : i + 1
+        }
+        return nil
+    }
+
+    /// The position of the first record whose key is `>= key` (or the end).
+    func seek(_ key: UnsafeRawBufferPointer) throws(StoreError) -> SegmentPosition {
+        // The last block whose first key is <= key; records before it are all smaller.
+        var low = 0, high = Int(header.blockCount)
+        while low < high {
+            let mid = (low + high) / 2
+            if compareKeys(try firstKey(mid), key) <= 0 { low = mid + 1 } else { high = mid }
+        }
+        var position = SegmentPosition(block: max(0, low - 1), offset: 0)
+        while position.block < Int(header.blockCount) {
+            let bytes = try block(position.block)
+            while position.offset < bytes.count {
+                let (rec, next) = try record(in: bytes, at: position.offset, blockIndex: position.block)
+                if compareKeys(rec.key, key) >= 0 { return position }
+                position.offset = next
+            }
+            position = SegmentPosition(block: position.block + 1, offset: 0)
+        }
+        return position
+    }
+
+    /// The position just past the last record.
+    var endPosition: SegmentPosition { SegmentPosition(block: Int(header.blockCount), offset: 0) }
+}

@@ -1,0 +1,192 @@
+//! The constants shared by the segment builder and reader. Each points to its section of
+//! Formats/segment.md, the normative description of these bytes.
+
+/// Layout of segment files (Formats/segment.md).
+enum SegmentFormat {
+    /// "LayerSeg", the first 8 bytes of every segment (§ Header).
+    static let magic: UInt64 = 0x6765_5372_6579_614C
+    /// "LayerEnd", the first 8 bytes of the footer (§ Footer).
+    static let footerMagic: UInt64 = 0x646E_4572_6579_614C
+    /// The format version this code writes and the newest it reads (§ Header).
+    static let formatVersion: UInt32 = 1
+    /// The header's size; the first block starts here (§ Header).
+    static let headerByteCount = 256
+    /// Offset of the header's checksum (§ Header).
+    static let headerChecksumOffset = 248
+    /// Offset and size of the dimension name field in the header (§ Header).
+    static let dimensionNameOffset = 128
+    static let dimensionNameFieldByteCount = 64
+    /// The footer's size (§ Footer).
+    static let footerByteCount = 64
+    /// Offset of the footer's own checksum inside the footer (§ Footer).
+    static let footerChecksumOffset = 56
+    /// One block-table entry (§ Block table).
+    static let blockEntryByteCount = 32
+    /// One hash-index slot (§ Hash index).
+    static let hashSlotByteCount = 8
+    /// Hash slots per key, as a ratio: the table is at most 80% full (§ Hash index).
+    static let hashLoadNumerator = 5
+    static let hashLoadDenominator = 4
+    /// Record kinds inside blocks (§ Records).
+    static let recordPut: UInt8 = 1
+    static let recordTombstone: UInt8 = 2
+    /// Block codecs (§ Header, § Blocks).
+    static let codecNone: UInt8 = 0
+    static let codecLZ4: UInt8 = 1
+    /// Domain tag mixed into the file seed (§ Checksums).
+    static let seedTag: UInt64 = 0x5345_4746  // "SEGF"
+
+    /// The identity seed of segment (`segmentID`, `version`) of store `storeID`.
+    static func fileSeed(storeID: UInt64, segmentID: UInt64, version: UInt32) -> UInt64 {
+        Checksum.fileSeed(seedTag, storeID, segmentID, UInt64(version))
+    }
+
+    /// The hash slot for a record at (`block`, `offset`) of a key with hash `hash` (§ Hash index).
+    @inline(__always)
+    static func slot(hash: UInt64, block: Int, offset: Int) -> UInt64 {
+        (tag(hash) << 40) | (UInt64(block) << 20) | UInt64(offset)
+    }
+
+    /// The 24-bit tag of a key hash; its top bit is always set, so no used slot is zero.
+    @inline(__always)
+    static func tag(_ hash: UInt64) -> UInt64 { (hash & 0x7F_FFFF) | 0x80_0000 }
+
+    /// The slot a probe for `hash` starts at in a table of `slotCount` slots.
+    @inline(__always)
+    static func startSlot(_ hash: UInt64, slotCount: Int) -> Int {
+        Int(truncatingIfNeeded: hash.multipliedFullWidth(by: UInt64(slotCount)).high)
+    }
+
+    /// The number of hash slots for `keyCount` distinct keys.
+    static func slotCount(keys keyCount: Int) -> Int {
+        max(1, (keyCount * hashLoadNumerator + hashLoadDenominator - 1) / hashLoadDenominator)
+    }
+}
+
+/// The name of a segment file: `<segment id, 16 hex digits>-<version, 8 hex digits>.seg`.
+enum SegmentName {
+    static func fileName(id: UInt64, version: UInt32) -> String {
+        let v = String(version, radix: 16)
+        return hex16(id) + "-" + String(repeating: "0", count: 8 - v.count) + v + ".seg"
+    }
+
+    /// The (id, version) in a segment file name, or `nil` if the name is not one.
+    static func parse(_ name: String) -> (id: UInt64, version: UInt32)? {
+        let bytes = Array(name.utf8)
+        guard bytes.count == 29, name.hasSuffix(".seg"), bytes[16] == UInt8(ascii: "-"),
+            let id = UInt64(String(decoding: bytes[0..<16], as: UTF8.self), radix: 16),
+            let version = UInt32(String(decoding: bytes[17..<25], as: UTF8.self), radix: 16)
+        else { return nil }
+        return (id, version)
+    }
+}
+
+/// The fields of a segment header (Formats/segment.md § Header).
+struct SegmentHeader: Equatable, Sendable {
+    var storeID: UInt64
+    var segmentID: UInt64
+    var version: UInt32
+    var codec: UInt8
+    var dimension: String
+    var minLSN: LSN
+    var maxLSN: LSN
+    var recordCount: UInt64
+    var keyCount: UInt64
+    var newestRecordTime: UInt64
+    var fileLength: UInt64
+    var blockCount: UInt32
+    var blockByteCountTarget: UInt32
+    var hashSlotCount: UInt32
+    var blockTableOffset: UInt64
+    var hashOffset: UInt64
+    var footerOffset: UInt64
+
+    func encode() -> [UInt8] {
+        var w = ByteWriter(capacity: SegmentFormat.headerByteCount)
+        w.u64(SegmentFormat.magic)
+        w.u32(SegmentFormat.formatVersion)
+        w.u32(UInt32(SegmentFormat.headerByteCount))
+        w.u64(storeID)
+        w.u64(segmentID)
+        w.u32(version)
+        w.u8(codec)
+        w.u8(UInt8(dimension.utf8.count))
+        w.u16(0)
+        w.u64(minLSN)
+        w.u64(maxLSN)
+        w.u64(recordCount)
+        w.u64(keyCount)
+        w.u64(newestRecordTime)
+        w.u64(fileLength)
+        w.u32(blockCount)
+        w.u32(blockByteCountTarget)
+        w.u32(hashSlotCount)
+        w.u32(0)
+        w.u64(blockTableOffset)
+        w.u64(hashOffset)
+        w.u64(footerOffset)
+        assert(w.count == SegmentFormat.dimensionNameOffset)
+        w.append(contentsOf: dimension.utf8)
+        w.zeros(SegmentFormat.headerChecksumOffset - w.count)
+        let seed = SegmentFormat.fileSeed(storeID: storeID, segmentID: segmentID, version: version)
+        w.u64(Checksum.xxh3(w.bytes, seed: seed))
+        assert(w.count == SegmentFormat.headerByteCount)
+        return w.bytes
+    }
+
+    /// Decodes and checks a header read from the file named (`segmentID`, `version`) of store
+    /// `storeID`. The checksum is checked first: no field is trusted before it holds.
+    static func decode(_ bytes: UnsafeRawBufferPointer, storeID: UInt64, segmentID: UInt64, version: UInt32, path: String) throws(StoreError) -> SegmentHeader {
+        guard bytes.count >= SegmentFormat.headerByteCount else {
+            throw .corrupted("segment shorter than its header", path: path, offset: 0)
+        }
+        var r = ByteReader(bytes)
+        guard r.u64() == SegmentFormat.magic else { throw .corrupted("not a segment file (bad magic)", path: path, offset: 0) }
+        let formatVersion = r.u32()!
+        guard formatVersion <= SegmentFormat.formatVersion else {
+            throw StoreError(.unsupportedFormat, "segment format version \(formatVersion) is newer than \(SegmentFormat.formatVersion)", path: path)
+        }
+        let seed = SegmentFormat.fileSeed(storeID: storeID, segmentID: segmentID, version: version)
+        let sum = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: bytes[0..<SegmentFormat.headerChecksumOffset]), seed: seed)
+        guard ByteReader.u64(bytes, at: SegmentFormat.headerChecksumOffset) == sum else {
+            throw .corrupted("segment header checksum mismatch (damaged, or not the file its name says)", path: path, offset: 0)
+        }
+        let headerLength = r.u32()!
+        var h = SegmentHeader(
+            storeID: r.u64()!, segmentID: r.u64()!, version: r.u32()!, codec: r.u8()!, dimension: "",
+            minLSN: 0, maxLSN: 0, recordCount: 0, keyCount: 0, newestRecordTime: 0, fileLength: 0,
+            blockCount: 0, blockByteCountTarget: 0, hashSlotCount: 0, blockTableOffset: 0, hashOffset: 0, footerOffset: 0)
+        let nameLength = Int(r.u8()!)
+        _ = r.u16()
+        h.minLSN = r.u64()!; h.maxLSN = r.u64()!; h.recordCount = r.u64()!; h.keyCount = r.u64()!
+        h.newestRecordTime = r.u64()!; h.fileLength = r.u64()!
+        h.blockCount = r.u32()!; h.blockByteCountTarget = r.u32()!; h.hashSlotCount = r.u32()!; _ = r.u32()
+        h.blockTableOffset = r.u64()!; h.hashOffset = r.u64()!; h.footerOffset = r.u64()!
+        let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[SegmentFormat.dimensionNameOffset..<(SegmentFormat.dimensionNameOffset + min(nameLength, SegmentFormat.dimensionNameFieldByteCount))])
+        guard formatVersion == SegmentFormat.formatVersion, Int(headerLength) == SegmentFormat.headerByteCount,
+            h.storeID == storeID, h.segmentID == segmentID, h.version == version,
+            nameLength <= SegmentFormat.dimensionNameFieldByteCount, isValidDimensionName(nameBytes)
+        else { throw .corrupted("segment header fields are inconsistent", path: path, offset: 0) }
+        guard h.codec == SegmentFormat.codecNone || h.codec == SegmentFormat.codecLZ4 else {
+            throw StoreError(.unsupportedFormat, "segment codec \(h.codec) is unknown", path: path)
+        }
+        h.dimension = String(decoding: nameBytes, as: UTF8.self)
+        try h.checkLayout(path: path)
+        return h
+    }
+
+    /// The sections must lie in order inside the file: header < blocks < block table < hash
+    /// index < footer = end. Checked once at open so no later offset arithmetic can overflow.
+    private func checkLayout(path: String) throws(StoreError) {
+        let tableEnd = blockTableOffset.addingReportingOverflow(UInt64(blockCount) * UInt64(SegmentFormat.blockEntryByteCount))
+        let hashEnd = hashOffset.addingReportingOverflow(UInt64(hashSlotCount) * UInt64(SegmentFormat.hashSlotByteCount))
+        guard blockCount >= 1, Int(blockCount) <= Limits.segmentBlockCountMax, hashSlotCount >= 1,
+            minLSN >= 1, minLSN <= maxLSN, keyCount >= 1, keyCount <= recordCount,
+            blockTableOffset >= UInt64(SegmentFormat.headerByteCount),
+            !tableEnd.overflow, tableEnd.partialValue <= hashOffset, hashOffset % 8 == 0,
+            !hashEnd.overflow, hashEnd.partialValue <= footerOffset,
+            footerOffset + UInt64(SegmentFormat.footerByteCount) == fileLength,
+            UInt64(hashSlotCount) >= keyCount
+        else { throw .corrupted("segment header describes an impossible layout", path: path, offset: 0) }
+    }
+}

@@ -1,0 +1,127 @@
+//! Point reads and ordered scans over one (state, LSN) pair: the read path shared by ``Store``
+//! and ``Snapshot``.
+//!
+//! Sources are consulted newest first: memtables (newest first), then segments (newest first).
+//! The newest version of a key with `lsn <= snapshot LSN` wins; a tombstone hides older
+//! versions. Segment data is read through the mapping with no lock; values are handed out as
+//! views into the mapping, valid only inside the caller's closure.
+
+enum Reader {
+    /// Calls `body` with the value of `key` in `dimension` as of `lsn`, or returns `nil`.
+    @inline(__always)
+    static func withValue<R>(
+        _ state: StoreState, lsn: LSN, key: [UInt8], dimension: String, _ body: (RawSpan) -> R
+    ) throws(StoreError) -> R? {
+        for memtable in state.memtables where !memtable.isEmpty {
+            if let version = memtable.lookup(key, in: dimension, snapshotLSN: lsn) {
+                if version.isDelete { return nil }
+                return version.value.withUnsafeBytes { body($0.bytes) }
+            }
+        }
+        guard let segments = state.segments[dimension] else {
+            try validateQuery(dimension: dimension, key: key)
+            return nil
+        }
+        return try key.withBytes { (k) throws(StoreError) -> R? in
+            guard !k.isEmpty else { throw StoreError(.invalidArgument, "a key must not be empty") }
+            for segment in segments {
+                if let record = try segment.find(k, snapshotLSN: lsn) {
+                    if record.isDelete { return nil }
+                    return withExtendedLifetime(segment) { body(record.value.bytes) }
+                }
+            }
+            return nil
+        }
+    }
+
+    /// A query that finds nothing still gets a typed error if its arguments are invalid.
+    static func validateQuery(dimension: String, key: [UInt8]?) throws(StoreError) {
+        try Validate.dimensionName(dimension)
+        if let key { try Validate.key(key.count) }
+    }
+
+    /// Calls `body` with each visible record of `dimension` whose key starts with `prefix`, in
+    /// key order, until it returns `false`.
+    static func scan(
+        _ state: StoreState, lsn: LSN, dimension: String, prefix: [UInt8],
+        _ body: (_ key: RawSpan, _ value: RawSpan) -> Bool
+    ) throws(StoreError) {
+        try Validate.dimensionName(dimension)
+        let arena = ByteArena()
+        var sources: [ScanSource] = []
+        for memtable in state.memtables where !memtable.isEmpty {
+            let entries = memtable.visibleEntries(in: dimension, prefix: prefix, snapshotLSN: lsn)
+            if !entries.isEmpty { sources.append(ScanSource(entries, arena: arena)) }
+        }
+        let segments = state.segments[dimension] ?? []
+        try prefix.withBytes { (p) throws(StoreError) in
+            for segment in segments { sources.append(ScanSource(try SegmentCursor(segment: segment, from: p))) }
+            for i in sources.indices { try sources[i].advance(lsn: lsn) }
+            while true {
+                var best = -1
+                for i in sources.indices {
+                    guard let current = sources[i].current else { continue }
+                    if best < 0 {
+                        best = i
+                    } else {
+                        let order = compareKeys(current.key, sources[best].current!.key)
+                        if order < 0 || (order == 0 && current.lsn > sources[best].current!.lsn) { best = i }
+                    }
+                }
+                guard best >= 0 else { return }
+                let record = sources[best].current!
+                guard hasPrefix(record.key, p) else { return }
+                for i in sources.indices {
+                    while let current = sources[i].current, compareKeys(current.key, record.key) == 0 {
+                        try sources[i].advance(lsn: lsn)
+                    }
+                }
+                if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return }
+            }
+        }
+        withExtendedLifetime((arena, segments)) {}
+    }
+
+    @inline(__always)
+    static func hasPrefix(_ key: UnsafeRawBufferPointer, _ prefix: UnsafeRawBufferPointer) -> Bool {
+        key.count >= prefix.count && compareKeys(UnsafeRawBufferPointer(rebasing: key[0..<prefix.count]), prefix) == 0
+    }
+}
+
+/// One ordered input of a scan, yielding the newest visible version of each key.
+private struct ScanSource {
+    private var cursor: SegmentCursor?
+    private var entries: [SegmentRecord]
+    private var next = 0
+    private var lastKey: UnsafeRawBufferPointer?
+    private(set) var current: SegmentRecord?
+
+    init(_ cursor: SegmentCursor) {
+        self.cursor = cursor
+        self.entries = []
+    }
+
+    /// Memtable entries (already one visible version per key), copied into `arena`.
+    init(_ memEntries: [MemEntry], arena: ByteArena) {
+        self.cursor = nil
+        self.entries = memEntries.map { e in
+            SegmentRecord(key: arena.copy(e.key), value: arena.copy(e.version.value), lsn: e.version.lsn, isDelete: e.version.isDelete)
+        }
+    }
+
+    mutating func advance(lsn: LSN) throws(StoreError) {
+        guard cursor != nil else {
+            current = next < entries.count ? entries[next] : nil
+            next += 1
+            return
+        }
+        while let record = try cursor!.next() {
+            if let lastKey, compareKeys(lastKey, record.key) == 0 { continue }
+            if record.lsn > lsn { continue }
+            lastKey = record.key
+            current = record
+            return
+        }
+        current = nil
+    }
+}

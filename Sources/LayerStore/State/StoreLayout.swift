@@ -1,0 +1,25 @@
+//! The paths of a store directory (Formats/store-layout.md).
+
+/// Where each kind of file lives inside a store directory.
+struct StoreLayout: Sendable {
+    let root: String
+
+    init(_ root: String) {
+        var root = root
+        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
+        self.root = root
+    }
+
+    var lockFile: String { root + "/LOCK" }
+    var walDirectory: String { root + "/wal" }
+    var dimensionsDirectory: String { root + "/dims" }
+
+    func dimensionDirectory(_ name: String) -> String { dimensionsDirectory + "/" + name }
+
+    func segmentPath(dimension: String, id: UInt64, version: UInt32) -> String {
+        dimensionDirectory(dimension) + "/" + SegmentName.fileName(id: id, version: version)
+    }
+
+    /// Temporary files end with this; they were never published and are removed on open.
+    static let tempSuffix = ".tmp"
+}

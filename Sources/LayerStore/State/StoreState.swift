@@ -1,0 +1,33 @@
+//! The current state of a store as readers see it: an immutable object replaced, never changed,
+//! when a flush publishes segments or a memtable is frozen.
+//!
+//! Invariants:
+//! - `segments[d]` are the manifest's segments of `d`, mapped, newest first.
+//! - `memtables` are newest first; together with the segments they hold every write up to the
+//!   store's visible LSN: a memtable leaves the state only in the same step that adds the
+//!   segments built from it.
+
+/// One published version of the store's contents.
+final class StoreState: Sendable {
+    let manifest: Manifest
+    let segments: [String: [Segment]]
+    let memtables: [Memtable]
+
+    init(manifest: Manifest, segments: [String: [Segment]], memtables: [Memtable]) {
+        self.manifest = manifest
+        self.segments = segments
+        self.memtables = memtables
+    }
+
+    /// Every dimension with data in segments or memtables, sorted.
+    var dimensionNames: [String] {
+        var names = Set(segments.keys)
+        for m in memtables { names.formUnion(m.dimensionNames) }
+        return names.sorted()
+    }
+
+    /// A copy with `memtables` replaced.
+    func replacing(memtables: [Memtable]) -> StoreState {
+        StoreState(manifest: manifest, segments: segments, memtables: memtables)
+    }
+}

@@ -1,0 +1,150 @@
+//! Flush: frozen memtables become immutable segments, published by the manifest swap, and then
+//! the WAL below the new checkpoint is dropped (Formats/store-layout.md § Flush).
+//!
+//! Order, and why: each segment is written to a temp file, fsynced and renamed, and its
+//! directory fsynced, *before* the manifest that lists it is published: a published manifest
+//! never names a file that might not be there after a crash. The WAL is dropped only *after*
+//! the swap, and only below the oldest kept manifest's checkpoint, so that falling back to an
+//! older manifest still finds every write above its checkpoint in the WAL.
+
+extension Store {
+    /// Turns everything written so far into segments, publishes them and checkpoints the WAL.
+    /// Returns when done.
+    public func flush() throws(StoreError) {
+        try checkOpen()
+        guard let writer else { throw StoreError(.readOnly, "the store was opened read-only", path: path) }
+        try writer.withLock { (w) throws(StoreError) in try freeze(w) }
+        try runFlushesNow()
+    }
+
+    /// Starts flushing frozen memtables (in the background, or here, per the options).
+    func scheduleFlushIfNeeded() {
+        guard let writer, writer.withLock({ !$0.frozen.isEmpty }) else { return }
+        if options.flushInBackground {
+            flushQueue.async { [self] in _ = try? runPendingFlushes() }
+        } else {
+            _ = try? runFlushesNow()
+        }
+    }
+
+    /// Back-pressure: with two memtables already waiting, a commit helps flush before it writes.
+    func waitForFlushCapacity() throws(StoreError) {
+        guard let writer, writer.withLock({ $0.frozen.count >= 2 }) else { return }
+        try runFlushesNow()
+    }
+
+    /// Runs pending flushes on the flush queue and waits; rethrows a flush failure.
+    private func runFlushesNow() throws(StoreError) {
+        let result: Result<Void, StoreError> = flushQueue.sync {
+            do throws(StoreError) { try runPendingFlushes(); return .success(()) } catch { return .failure(error) }
+        }
+        try result.get()
+    }
+
+    /// Flushes frozen memtables oldest first until none is left. Runs on `flushQueue` only.
+    private func runPendingFlushes() throws(StoreError) {
+        guard let writer else { return }
+        while let (memtable, lastLSN, manifest) = writer.withLock({ w in w.frozen.first.map { ($0.memtable, $0.lastLSN, w.manifest) } }) {
+            do throws(StoreError) {
+                try flushOne(memtable, lastLSN: lastLSN, manifest: manifest, writer: writer)
+                flushStatus.withLock { $0.failure = nil }
+            } catch {
+                flushStatus.withLock { $0.failure = error }
+                throw error
+            }
+        }
+    }
+
+    private func flushOne(_ memtable: Memtable, lastLSN: LSN, manifest: Manifest, writer: Locked<WriterState>) throws(StoreError) {
+        var next = manifest
+        next.generation += 1
+        next.checkpointLSN = lastLSN
+        var opened: [String: Segment] = [:]
+        for dimension in memtable.dimensionNames.sorted() {
+            let entries = memtable.allVersions(in: dimension)
+            guard !entries.isEmpty else { continue }
+            let id = next.nextSegmentID
+            next.nextSegmentID += 1
+            let bytes = try buildSegment(entries, dimension: dimension, id: id)
+            let segmentPath = layout.segmentPath(dimension: dimension, id: id, version: 1)
+            try writeSegmentFile(bytes, path: segmentPath, dimension: dimension)
+            let segment = try Segment(io: io, path: segmentPath, storeID: storeID, id: id, version: 1,
+                                      expectedLength: UInt64(bytes.count), manager: mmap,
+                                      verification: options.blockVerification)
+            let descriptor = SegmentDescriptor(
+                id: id, version: 1, codec: segment.header.codec, minLSN: segment.header.minLSN,
+                maxLSN: segment.header.maxLSN, recordCount: segment.header.recordCount, fileLength: UInt64(bytes.count))
+            if let i = next.dimensions.firstIndex(where: { $0.name == dimension }) {
+                next.dimensions[i].segments.append(descriptor)
+            } else {
+                next.dimensions.append(ManifestDimension(name: dimension, segments: [descriptor]))
+                next.dimensions.sort { $0.name < $1.name }
+            }
+            opened[dimension] = segment
+        }
+        try ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions).publish(next)
+        try writer.withLock { (w) throws(StoreError) in
+            w.manifest = next
+            w.frozen.removeFirst()
+            w.keptCheckpoints = Array(([next.checkpointLSN] + w.keptCheckpoints).prefix(ManifestStore.keptCount))
+            state.withLock { s in
+                var segments = s.segments
+                for (dimension, segment) in opened { segments[dimension, default: []].insert(segment, at: 0) }
+                s = StoreState(manifest: next, segments: segments, memtables: s.memtables.filter { $0 !== memtable })
+            }
+            try dropCheckpointedWAL(w)
+        }
+    }
+
+    /// Encodes one dimension's entries as a segment file.
+    private func buildSegment(_ entries: [MemKeyVersions], dimension: String, id: UInt64) throws(StoreError) -> [UInt8] {
+        var minLSN = LSN.max
+        for entry in entries { for v in entry.versions { minLSN = min(minLSN, v.lsn) } }
+        var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: 1, dimension: dimension,
+                                     baseLSN: minLSN, blockByteCountTarget: options.blockByteCountTarget)
+        for entry in entries {
+            for version in entry.versions {
+                try entry.key.withBytes { (key) throws(StoreError) in
+                    try version.value.withBytes { (value) throws(StoreError) in
+                        try builder.add(key: key, lsn: version.lsn, isDelete: version.isDelete, value: value)
+                    }
+                }
+            }
+        }
+        return builder.finish(newestRecordTime: Syscalls.wallClockNanoseconds())
+    }
+
+    /// Writes a segment durably under its final name: temp file, reserve, write, fsync, rename,
+    /// fsync the directory.
+    private func writeSegmentFile(_ bytes: [UInt8], path: String, dimension: String) throws(StoreError) {
+        let directory = layout.dimensionDirectory(dimension)
+        if try io.kind(of: directory) == .missing {
+            try io.makeDirectory(directory, permissions: options.directoryPermissions)
+            try io.syncDirectory(layout.dimensionsDirectory)
+        }
+        let temp = path + StoreLayout.tempSuffix
+        try? io.remove(temp)
+        let fd = try io.open(temp, [.write, .create, .exclusive], permissions: options.filePermissions)
+        do throws(StoreError) {
+            defer { io.close(fd) }
+            try io.allocate(fd, path: temp, offset: 0, length: Int64(bytes.count))
+            try bytes.withBytes { (raw) throws(StoreError) in try io.write(fd, path: temp, raw, at: 0) }
+            try io.sync(fd, path: temp)
+        } catch {
+            try? io.remove(temp)
+            throw error
+        }
+        try io.rename(temp, to: path)
+        try io.syncDirectory(directory)
+    }
+
+    /// Removes WAL files whose every record is at or below the oldest kept manifest's checkpoint.
+    /// Called with the writer lock held.
+    private func dropCheckpointedWAL(_ w: WriterState) throws(StoreError) {
+        guard let threshold = w.keptCheckpoints.min() else { return }
+        while w.walFiles.count >= 2, w.walFiles[0].number != w.wal.current.number, w.walFiles[1].baseLSN - 1 <= threshold {
+            try io.remove(layout.walDirectory + "/" + WALFormat.fileName(w.walFiles[0].number))
+            w.walFiles.removeFirst()
+        }
+    }
+}

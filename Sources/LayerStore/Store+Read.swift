@@ -1,0 +1,45 @@
+//! The read path on the store itself: each call reads the newest acknowledged state.
+
+extension Store {
+    /// A snapshot of everything acknowledged so far. Keep it to read a fixed view; release it to
+    /// let old segment versions be unmapped.
+    public func snapshot() throws(StoreError) -> Snapshot {
+        try checkOpen()
+        // The LSN first, then the state: every write at or below the LSN is reachable from any
+        // state published after it became visible.
+        let lsn = visibleLSN.load(ordering: .acquiring)
+        return Snapshot(state: currentState(), lsn: lsn)
+    }
+
+    /// Runs `body` with a snapshot taken now.
+    public func read<R>(_ body: (Snapshot) throws(StoreError) -> R) throws(StoreError) -> R {
+        try body(try snapshot())
+    }
+
+    /// Calls `body` with the current value of `key` in `dimension`, zero-copy; `nil` if missing.
+    /// The `RawSpan` is valid only inside `body`. No snapshot object is allocated.
+    @inline(__always)
+    public func withValue<R>(forKey key: [UInt8], in dimension: String, _ body: (RawSpan) -> R) throws(StoreError) -> R? {
+        try checkOpen()
+        let lsn = visibleLSN.load(ordering: .acquiring)
+        let state = currentState()
+        return try Reader.withValue(state, lsn: lsn, key: key, dimension: dimension, body)
+    }
+
+    /// A copy of the current value of `key` in `dimension`, or `nil`.
+    public func value(forKey key: [UInt8], in dimension: String) throws(StoreError) -> [UInt8]? {
+        try withValue(forKey: key, in: dimension) { span in span.withUnsafeBytes { [UInt8]($0) } }
+    }
+
+    /// The current value of a UTF-8 key decoded as UTF-8 text, or `nil`.
+    public func string(forKey key: String, in dimension: String) throws(StoreError) -> String? {
+        try withValue(forKey: Array(key.utf8), in: dimension) { span in
+            span.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }
+        }
+    }
+
+    /// Scans `dimension` (keys starting with `prefix`) in key order on a snapshot taken now.
+    public func scan(_ dimension: String, prefix: [UInt8] = [], _ body: (_ key: RawSpan, _ value: RawSpan) -> Bool) throws(StoreError) {
+        try snapshot().scan(dimension, prefix: prefix, body)
+    }
+}

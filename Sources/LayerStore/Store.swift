@@ -1,0 +1,168 @@
+//! The entry point: a store directory opened for writing (one writer process) or read-only (any
+//! number of processes), and everything shared by its write and read paths.
+//!
+//! Concurrency:
+//! - The current ``StoreState`` sits behind `state` (a lock held only to swap or retain it).
+//!   Readers retain a state and an LSN and then read mapped segments with no lock at all.
+//! - Writes serialise on the writer lock (`writer`), which guards the WAL appender, the active
+//!   memtable and the manifest. Durability waits happen outside it, in ``GroupCommit``.
+//! - Flushes run on one background queue; they take the writer lock only to read what to flush
+//!   and to publish the result.
+//! Lock order: writer, then state, then group commit.
+
+import Dispatch
+import Synchronization
+
+/// A LayerStore store: a directory of dimensions, each holding key → value records.
+///
+/// ```swift
+/// let store = try Store(path: "/var/lib/app/store")
+/// try store.write { batch in
+///     try batch.put("hello", forKey: "greeting", in: "words")
+/// }
+/// let text = try store.string(forKey: "greeting", in: "words")
+/// ```
+///
+/// A `Store` is `Sendable`: share one instance between threads and tasks. There is at most one
+/// writer per store directory at a time (across processes, enforced by a lock on `LOCK`); open
+/// other instances with ``StoreOptions/readOnly``.
+public final class Store: Sendable {
+    /// The store's directory.
+    public let path: String
+    /// The options it was opened with.
+    public let options: StoreOptions
+    /// What opening the store found and did.
+    public let recoveryReport: RecoveryReport
+
+    let io: any FileIO
+    let layout: StoreLayout
+    let mmap: MmapManager
+    let storeID: UInt64
+    let state: Locked<StoreState>
+    /// The highest LSN readers may see: every write at or below it is acknowledged.
+    let visibleLSN: Atomic<UInt64>
+    let writer: Locked<WriterState>?
+    let groupCommit: GroupCommit?
+    let flushQueue = DispatchQueue(label: "LayerStore.flush")
+    let flushStatus = Locked(FlushStatus())
+    let closed = Atomic<Bool>(false)
+
+    /// Opens (or creates) the store at `path`.
+    ///
+    /// Opening runs recovery: it chooses the newest valid manifest, removes temporary files of
+    /// interrupted flushes, maps the live segments (reading only their headers) and replays the
+    /// WAL above the manifest's checkpoint. See ``recoveryReport``.
+    /// - Throws: ``StoreError`` — `storeNotFound`, `notAStore`, `unsupportedFormat`, `locked`
+    ///   (another writer), `corrupted` (damage that needs `layerstore recover`), `ioFailure`,
+    ///   `noSpace`, `invalidArgument` (bad options).
+    public convenience init(path: String, options: StoreOptions = StoreOptions()) throws(StoreError) {
+        try self.init(path: path, options: options, io: SystemFileIO())
+    }
+
+    /// Opens the store through a given I/O implementation (tests inject faults with it).
+    package init(path: String, options: StoreOptions, io: any FileIO) throws(StoreError) {
+        try options.validate()
+        let opened = try StoreOpener(path: path, options: options, io: io).open()
+        self.path = opened.layout.root
+        self.options = options
+        self.recoveryReport = opened.report
+        self.io = io
+        self.layout = opened.layout
+        self.mmap = opened.mmap
+        self.storeID = opened.state.manifest.storeID
+        self.state = Locked(opened.state)
+        self.visibleLSN = Atomic(opened.nextLSN - 1)
+        self.writer = opened.writer.map { Locked($0) }
+        if opened.writer != nil {
+            let visible = VisibleLSNPublisher()
+            self.groupCommit = GroupCommit(durableLSN: opened.nextLSN - 1) { visible.publish($0) }
+            visible.store = self
+        } else {
+            self.groupCommit = nil
+        }
+    }
+
+    deinit {
+        if !closed.load(ordering: .acquiring) { try? close() }
+    }
+
+    /// `true` if the store was opened with ``StoreOptions/readOnly``.
+    public var isReadOnly: Bool { writer == nil }
+
+    /// The LSN of the newest acknowledged write (0 for an empty store).
+    public var lastLSN: LSN { visibleLSN.load(ordering: .acquiring) }
+
+    /// Bytes of segment files currently mapped by this store and its snapshots.
+    public var mappedByteCount: Int { mmap.mappedByteCount }
+
+    /// The dimensions holding data, sorted by name.
+    public var dimensionNames: [String] { currentState().dimensionNames }
+
+    /// The current state, retained.
+    @inline(__always)
+    func currentState() -> StoreState { state.withLock { $0 } }
+
+    func checkOpen() throws(StoreError) {
+        if closed.load(ordering: .acquiring) { throw StoreError(.closed, "the store is closed", path: path) }
+    }
+
+    /// Closes the store: finishes a running flush, makes buffered commits durable, releases the
+    /// writer lock. Snapshots taken before stay readable until released. Later calls throw
+    /// ``StoreError/Code/closed``. Closing twice is harmless.
+    public func close() throws(StoreError) {
+        guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
+        guard let writer else { return }
+        flushQueue.sync {}
+        try writer.withLock { (w) throws(StoreError) in
+            defer { w.releaseLock(io: io) }
+            if options.durability == .bufferedUnsynced, groupCommit?.latchedFailure == nil {
+                try w.wal.sync()
+            }
+        }
+    }
+}
+
+/// Breaks the reference cycle between the store and its group-commit callback.
+private final class VisibleLSNPublisher: @unchecked Sendable {
+    // Safe to share: `store` is set once, during the store's init, before any commit can run.
+    weak var store: Store?
+    func publish(_ lsn: LSN) {
+        store?.visibleLSN.store(lsn, ordering: .releasing)
+    }
+}
+
+/// The writer's mutable state, guarded by the writer lock.
+final class WriterState {
+    var wal: WALWriter
+    var manifest: Manifest
+    /// The memtable taking writes (also `state.memtables[0]`).
+    var active: Memtable
+    /// Frozen memtables waiting for a flush, oldest first, with the last LSN each holds.
+    var frozen: [(memtable: Memtable, lastLSN: LSN)] = []
+    /// WAL files on disk, oldest first.
+    var walFiles: [(number: UInt64, baseLSN: LSN)]
+    /// Checkpoints of the manifests kept on disk, newest first (WAL is kept back to the oldest).
+    var keptCheckpoints: [LSN]
+    /// The descriptor holding the `flock` on `LOCK`.
+    var lockFD: Int32
+
+    init(wal: WALWriter, manifest: Manifest, active: Memtable, walFiles: [(UInt64, LSN)], keptCheckpoints: [LSN], lockFD: Int32) {
+        self.wal = wal
+        self.manifest = manifest
+        self.active = active
+        self.walFiles = walFiles
+        self.keptCheckpoints = keptCheckpoints
+        self.lockFD = lockFD
+    }
+
+    func releaseLock(io: any FileIO) {
+        if lockFD >= 0 { io.close(lockFD) }
+        lockFD = -1
+    }
+}
+
+/// The outcome of background flushes, for ``Store/flush()`` and back-pressure.
+struct FlushStatus {
+    var failure: StoreError?
+    var running = false
+}

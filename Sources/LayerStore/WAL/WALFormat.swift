@@ -1,0 +1,54 @@
+//! The constants shared by the WAL writer and reader. Each points to its section of
+//! Formats/wal.md, which is the normative description of these bytes.
+
+/// Layout of WAL files (Formats/wal.md).
+enum WALFormat {
+    /// "LayerWAL", the first 8 bytes of every WAL file (§ File header).
+    static let magic: UInt64 = 0x4C41_5772_6579_614C  // bytes "LayerWAL" little-endian
+    /// The format version this code writes and the newest it reads (§ File header).
+    static let formatVersion: UInt32 = 1
+    /// The file header's size; records start here (§ File header).
+    static let headerByteCount = 64
+    /// Offset of the header checksum inside the header (§ File header).
+    static let headerChecksumOffset = 56
+    /// Every record starts at a multiple of this (§ Records).
+    static let recordAlignment = 8
+    /// The fixed part of a record before its payload (§ Records).
+    static let recordHeaderByteCount = 32
+    /// Record kind: one atomic batch (§ Records).
+    static let recordKindBatch: UInt8 = 1
+    /// Operation kinds inside a batch payload (§ Batch payload).
+    static let operationPut: UInt8 = 1
+    static let operationDelete: UInt8 = 2
+    /// Bytes before an operation's dimension name, key and value (§ Batch payload).
+    static let operationHeaderByteCount = 8
+    /// Domain tags mixed into file seeds so a WAL checksum can never equal another file kind's.
+    static let headerSeedTag: UInt64 = 0x57414C48  // "WALH"
+    static let recordSeedTag: UInt64 = 0x57414C52  // "WALR"
+
+    /// The name of WAL file `number`: 16 lowercase hex digits and `.wal` (§ File names).
+    static func fileName(_ number: UInt64) -> String { hex16(number) + ".wal" }
+
+    /// The number in a WAL file name, or `nil` if the name is not one.
+    static func fileNumber(_ name: String) -> UInt64? {
+        guard name.hasSuffix(".wal"), name.utf8.count == 20 else { return nil }
+        return UInt64(name.prefix(16), radix: 16)
+    }
+
+    /// Seed of the header checksum of file `number` in store `storeID`.
+    static func headerSeed(storeID: UInt64, fileNumber: UInt64) -> UInt64 {
+        Checksum.fileSeed(headerSeedTag, storeID, fileNumber)
+    }
+
+    /// Base seed of the record checksums of one use of a WAL file; a record at offset `o`
+    /// uses `recordSeed ^ o`.
+    static func recordSeed(storeID: UInt64, fileNumber: UInt64, salt: UInt64) -> UInt64 {
+        Checksum.fileSeed(recordSeedTag, storeID, fileNumber, salt)
+    }
+}
+
+/// `v` as 16 lowercase hex digits, zero-padded: the numeric part of file names.
+func hex16(_ v: UInt64) -> String {
+    let digits = String(v, radix: 16)
+    return String(repeating: "0", count: 16 - digits.count) + digits
+}
