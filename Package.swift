@@ -34,10 +34,16 @@ let package = Package(
             dependencies: ["CXXHash", "CLZ4"],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "LayerStoreWorkload",
+            path: "tools/workload",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "layerstore",
             dependencies: [
                 "LayerStore",
+                "LayerStoreWorkload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/layerstore",
@@ -51,7 +57,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LayerStoreCLITests",
-            dependencies: ["LayerStore", "layerstore"],
+            dependencies: ["LayerStore", "LayerStoreWorkload", "layerstore"],
             swiftSettings: strictSettings
         ),
     ]

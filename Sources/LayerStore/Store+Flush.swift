@@ -82,17 +82,23 @@ extension Store {
             }
             opened[dimension] = segment
         }
-        try ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions).publish(next)
+        let manifests = ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions)
+        try manifests.publish(next)
+        // A second copy under the next generation: the fallback for a damaged newest manifest is
+        // then one with the same checkpoint, so the WAL below it can go now.
+        var copy = next
+        copy.generation += 1
+        try manifests.publish(copy)
         try writer.withLock { (w) throws(StoreError) in
-            w.manifest = next
+            w.manifest = copy
             w.frozen.removeFirst()
-            w.keptCheckpoints = Array(([next.checkpointLSN] + w.keptCheckpoints).prefix(ManifestStore.keptCount))
+            w.keptCheckpoints = Array(([copy.checkpointLSN] + w.keptCheckpoints).prefix(ManifestStore.keptCount))
             state.withLock { s in
                 var segments = s.segments
                 for (dimension, segment) in opened { segments[dimension, default: []].insert(segment, at: 0) }
-                s = StoreState(manifest: next, segments: segments, memtables: s.memtables.filter { $0 !== memtable })
+                s = StoreState(manifest: copy, segments: segments, memtables: s.memtables.filter { $0 !== memtable })
             }
-            try dropCheckpointedWAL(w)
+            try w.wal.dropFiles(coveredBy: w.keptCheckpoints.min() ?? 0)
         }
     }
 
@@ -136,15 +142,5 @@ extension Store {
         }
         try io.rename(temp, to: path)
         try io.syncDirectory(directory)
-    }
-
-    /// Removes WAL files whose every record is at or below the oldest kept manifest's checkpoint.
-    /// Called with the writer lock held.
-    private func dropCheckpointedWAL(_ w: WriterState) throws(StoreError) {
-        guard let threshold = w.keptCheckpoints.min() else { return }
-        while w.walFiles.count >= 2, w.walFiles[0].number != w.wal.current.number, w.walFiles[1].baseLSN - 1 <= threshold {
-            try io.remove(layout.walDirectory + "/" + WALFormat.fileName(w.walFiles[0].number))
-            w.walFiles.removeFirst()
-        }
     }
 }

@@ -32,7 +32,8 @@ extension Store {
             try groupCommit.waitUntilDurable(last) { () throws(StoreError) -> LSN in
                 // Capture what the sync covers before syncing: records appended later may miss it.
                 let (file, covered) = writer.withLock { ($0.wal.current, $0.wal.nextLSN - 1) }
-                try io.syncData(file.fd, path: file.path)
+                // No current file: the last roll already synced everything up to `covered`.
+                if let file { try io.syncData(file.fd, path: file.path) }
                 return covered
             }
         }
@@ -86,7 +87,7 @@ extension Store {
         let target = writer.withLock { $0.wal.nextLSN - 1 }
         try groupCommit.waitUntilDurable(target) { () throws(StoreError) -> LSN in
             let (file, covered) = writer.withLock { ($0.wal.current, $0.wal.nextLSN - 1) }
-            try io.syncData(file.fd, path: file.path)
+            if let file { try io.syncData(file.fd, path: file.path) }
             return covered
         }
         if let failure = groupCommit.latchedFailure { throw failure }
@@ -98,7 +99,6 @@ extension Store {
         guard !w.active.isEmpty else { return }
         let lastLSN = w.wal.nextLSN - 1
         try w.wal.roll { groupCommit?.markDurable($0) }
-        w.walFiles.append((w.wal.current.number, w.wal.nextLSN))
         w.frozen.append((w.active, lastLSN))
         let fresh = Memtable()
         w.active = fresh

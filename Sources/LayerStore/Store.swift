@@ -115,9 +115,8 @@ public final class Store: Sendable {
         flushQueue.sync {}
         try writer.withLock { (w) throws(StoreError) in
             defer { w.releaseLock(io: io) }
-            if options.durability == .bufferedUnsynced, groupCommit?.latchedFailure == nil {
-                try w.wal.sync()
-            }
+            // A clean close syncs (buffered mode) and gives back the WAL's unused preallocation.
+            if groupCommit?.latchedFailure == nil { try w.wal.trimAndClose() }
         }
     }
 }
@@ -139,18 +138,15 @@ final class WriterState {
     var active: Memtable
     /// Frozen memtables waiting for a flush, oldest first, with the last LSN each holds.
     var frozen: [(memtable: Memtable, lastLSN: LSN)] = []
-    /// WAL files on disk, oldest first.
-    var walFiles: [(number: UInt64, baseLSN: LSN)]
     /// Checkpoints of the manifests kept on disk, newest first (WAL is kept back to the oldest).
     var keptCheckpoints: [LSN]
     /// The descriptor holding the `flock` on `LOCK`.
     var lockFD: Int32
 
-    init(wal: WALWriter, manifest: Manifest, active: Memtable, walFiles: [(UInt64, LSN)], keptCheckpoints: [LSN], lockFD: Int32) {
+    init(wal: WALWriter, manifest: Manifest, active: Memtable, keptCheckpoints: [LSN], lockFD: Int32) {
         self.wal = wal
         self.manifest = manifest
         self.active = active
-        self.walFiles = walFiles
         self.keptCheckpoints = keptCheckpoints
         self.lockFD = lockFD
     }

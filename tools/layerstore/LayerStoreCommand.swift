@@ -1,7 +1,86 @@
+//! `layerstore`: the command-line tool for LayerStore stores.
+//!
+//! Exit codes, shared by every subcommand (and stated in `--help`):
+//! 0 success; 1 the thing asked for is not there (`get` of a missing key); 2 usage error;
+//! 3 the store failed (damage, I/O error, locked, full disk): the message on stderr says which.
+
 import ArgumentParser
 import LayerStore
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 @main
 struct LayerStoreCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "layerstore", abstract: "LayerStore")
+    static let configuration = CommandConfiguration(
+        commandName: "layerstore",
+        abstract: "Create, read, write and inspect LayerStore stores.",
+        discussion: """
+            Exit codes: 0 success; 1 not found (get of a missing key); 2 usage error; \
+            3 store failure (damage, I/O error, another writer holds the store, disk full).
+            """,
+        subcommands: [
+            PutCommand.self, GetCommand.self, DeleteCommand.self, ScanCommand.self,
+            ImportCommand.self, FlushCommand.self, DemoCommand.self,
+        ]
+    )
+
+    /// Runs the command with LayerStore's exit codes: usage errors exit 2, store errors 3.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as StoreError {
+            printError("layerstore: \(error)")
+            Glibc.exit(ExitStatus.storeFailure)
+        } catch let error as ExitCode {
+            Glibc.exit(error.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Glibc.exit(0)
+            }
+            printError(fullMessage(for: error))
+            Glibc.exit(code == .validationFailure ? ExitStatus.usage : code.rawValue)
+        }
+    }
+}
+
+/// The tool's exit codes.
+enum ExitStatus {
+    static let notFound: Int32 = 1
+    static let usage: Int32 = 2
+    static let storeFailure: Int32 = 3
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    fflush(nil)
+    var bytes = Array((message + "\n").utf8)
+    bytes.withUnsafeMutableBytes { raw in
+        var done = 0
+        while done < raw.count {
+            let n = write(2, raw.baseAddress! + done, raw.count - done)
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            done += n
+        }
+    }
+}
+
+/// The store path argument shared by subcommands.
+struct StorePath: ParsableArguments {
+    @Argument(help: "The store directory.")
+    var store: String
+}
+
+/// Text given on the command line or in import lines: UTF-8 without tab or newline.
+func checkText(_ text: String, _ what: String) throws {
+    if text.utf8.contains(where: { $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") }) {
+        throw ValidationError("\(what) must not contain a tab or a newline")
+    }
 }

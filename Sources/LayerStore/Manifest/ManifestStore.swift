@@ -19,7 +19,7 @@ struct ManifestStore {
     let permissions: UInt32
 
     /// How many of the newest manifests stay on disk.
-    static let keptCount = 3
+    static let keptCount = 2
 
     /// The manifest generations present, newest first.
     func generations() throws(StoreError) -> [UInt64] {

@@ -70,14 +70,14 @@ struct StoreOpener {
         let state = StoreState(manifest: manifest, segments: segments, memtables: [memtable])
         var writer: WriterState?
         if !options.readOnly {
-            // Always start a fresh WAL file: never append behind bytes a crash may have left.
-            let number = (replay.files.last?.number ?? 0) + 1
-            let wal = try WALWriter(io: io, directory: layout.walDirectory, storeID: manifest.storeID, number: number,
-                                    nextLSN: replay.nextLSN, fileByteCount: Int64(options.walFileByteCount),
-                                    permissions: options.filePermissions)
-            writer = WriterState(wal: wal, manifest: manifest, active: memtable,
-                                 walFiles: replay.files + [(number, replay.nextLSN)],
-                                 keptCheckpoints: all.map(\.checkpointLSN), lockFD: lockFD)
+            // New records always go to a new file (created at the first commit): never append
+            // behind bytes a crash may have left.
+            let wal = WALWriter(io: io, directory: layout.walDirectory, storeID: manifest.storeID, files: replay.files,
+                                nextLSN: replay.nextLSN, fileByteCount: Int64(options.walFileByteCount),
+                                permissions: options.filePermissions)
+            let kept = all.prefix(ManifestStore.keptCount).map(\.checkpointLSN)
+            try wal.dropFiles(coveredBy: kept.min() ?? 0)
+            writer = WriterState(wal: wal, manifest: manifest, active: memtable, keptCheckpoints: Array(kept), lockFD: lockFD)
         }
         return OpenedStore(layout: layout, mmap: mmap, state: state, nextLSN: replay.nextLSN, writer: writer, report: report)
     }

@@ -8,6 +8,8 @@
 //! - Before the writer moves to a new file, the old one is `fdatasync`ed, so a later file never
 //!   holds records while an earlier one may still lose some (recovery relies on this to tell a
 //!   torn tail from damage).
+//! - A file is created only when the first record needs it: opening a store or rolling at a
+//!   flush writes nothing, and no WAL file exists without a record in it (or being written).
 
 /// The single appender of a store's WAL.
 final class WALWriter {
@@ -16,25 +18,28 @@ final class WALWriter {
     private let storeID: UInt64
     private let fileByteCount: Int64
     private let permissions: UInt32
-    /// The file records are appended to.
-    private(set) var current: WALFile
+    /// The file records are appended to; `nil` until the first record after open or a roll.
+    private(set) var current: WALFile?
+    /// The number the next new file gets.
+    private(set) var nextFileNumber: UInt64
     /// Where the next record goes in `current`.
-    private(set) var appendOffset: Int64
+    private(set) var appendOffset: Int64 = 0
     /// The LSN the next record must start with.
     private(set) var nextLSN: LSN
+    /// The WAL files on disk, oldest first: number and first LSN.
+    private(set) var files: [(number: UInt64, baseLSN: LSN)]
     private var scratch = ByteWriter(capacity: 1 << 16)
 
-    /// Starts a new WAL file `number` whose first record will carry `nextLSN`.
-    init(io: any FileIO, directory: String, storeID: UInt64, number: UInt64, nextLSN: LSN,
-         fileByteCount: Int64, permissions: UInt32) throws(StoreError) {
+    /// A writer whose first record will carry `nextLSN`, in a new file after the existing `files`.
+    init(io: any FileIO, directory: String, storeID: UInt64, files: [(number: UInt64, baseLSN: LSN)], nextLSN: LSN,
+         fileByteCount: Int64, permissions: UInt32) {
         self.io = io
         self.directory = directory
         self.storeID = storeID
         self.fileByteCount = fileByteCount
         self.permissions = permissions
-        self.current = try WALFile(io: io, directory: directory, storeID: storeID, number: number,
-                                   baseLSN: nextLSN, byteCount: fileByteCount, permissions: permissions)
-        self.appendOffset = Int64(WALFormat.headerByteCount)
+        self.files = files
+        self.nextFileNumber = (files.last?.number ?? 0) + 1
         self.nextLSN = nextLSN
     }
 
@@ -50,13 +55,15 @@ final class WALWriter {
     func append(_ batch: WriteBatch, beforeRoll: (LSN) -> Void) throws(StoreError) -> LSN {
         precondition(batch.count > 0, "empty batches are not written")
         let total = Int64(WALWriter.recordByteCount(payload: batch.byteCount))
-        if appendOffset + total > current.allocatedByteCount {
-            try roll(minimumByteCount: total + Int64(WALFormat.headerByteCount), durable: beforeRoll)
+        if let file = current, appendOffset + total > file.allocatedByteCount {
+            try roll(durable: beforeRoll)
         }
+        let file: WALFile
+        if let current { file = current } else { file = try createFile(minimumByteCount: total + Int64(WALFormat.headerByteCount)) }
         let first = nextLSN
-        encode(batch, firstLSN: first, at: UInt64(appendOffset))
+        encode(batch, firstLSN: first, seed: file.recordSeed, at: UInt64(appendOffset))
         try scratch.bytes.withBytes { (raw) throws(StoreError) in
-            try io.write(current.fd, path: current.path, raw, at: appendOffset)
+            try io.write(file.fd, path: file.path, raw, at: appendOffset)
         }
         appendOffset += total
         nextLSN += LSN(batch.count)
@@ -65,23 +72,56 @@ final class WALWriter {
 
     /// Makes everything appended so far durable.
     func sync() throws(StoreError) {
+        guard let current else { return }
         try io.syncData(current.fd, path: current.path)
     }
 
-    /// Syncs the current file and starts the next one, whose first record will be `nextLSN`.
+    /// Syncs the current file and closes it for appends: the next record starts a new file.
     /// - Parameter durable: called with the last LSN of the old file once it is durable.
-    func roll(minimumByteCount: Int64 = 0, durable: (LSN) -> Void) throws(StoreError) {
+    func roll(durable: (LSN) -> Void) throws(StoreError) {
+        guard current != nil else { return }
         try sync()
         durable(nextLSN - 1)
-        let next = try WALFile(io: io, directory: directory, storeID: storeID, number: current.number + 1,
-                               baseLSN: nextLSN, byteCount: max(fileByteCount, minimumByteCount),
-                               permissions: permissions)
-        current = next
+        current = nil
+    }
+
+    /// Gives back the preallocated space behind the last record (at a clean close: the file is
+    /// synced and nothing more will be appended to it).
+    func trimAndClose() throws(StoreError) {
+        guard let file = current else { return }
+        try sync()
+        try io.truncate(file.fd, path: file.path, length: appendOffset)
+        try io.sync(file.fd, path: file.path)
+        current = nil
+    }
+
+    private func createFile(minimumByteCount: Int64) throws(StoreError) -> WALFile {
+        let number = nextFileNumber
+        let file = try WALFile(io: io, directory: directory, storeID: storeID, number: number, baseLSN: nextLSN,
+                               byteCount: max(fileByteCount, minimumByteCount), permissions: permissions)
+        nextFileNumber += 1
+        current = file
         appendOffset = Int64(WALFormat.headerByteCount)
+        files.append((number, nextLSN))
+        return file
+    }
+
+    /// Removes the files whose every record is at or below `threshold` (never the current one),
+    /// then fsyncs the directory so a removed file cannot reappear behind a newer one.
+    func dropFiles(coveredBy threshold: LSN) throws(StoreError) {
+        var removed = false
+        while let first = files.first, first.number != current?.number {
+            let lastLSN = files.count > 1 ? files[1].baseLSN - 1 : nextLSN - 1
+            guard lastLSN <= threshold else { break }
+            try io.remove(directory + "/" + WALFormat.fileName(first.number))
+            files.removeFirst()
+            removed = true
+        }
+        if removed { try io.syncDirectory(directory) }
     }
 
     /// Encodes the record into `scratch` (Formats/wal.md § Records).
-    private func encode(_ batch: WriteBatch, firstLSN: LSN, at offset: UInt64) {
+    private func encode(_ batch: WriteBatch, firstLSN: LSN, seed: UInt64, at offset: UInt64) {
         scratch.removeAll()
         scratch.u64(0)  // checksum, patched below
         scratch.u32(UInt32(batch.byteCount))
@@ -93,7 +133,7 @@ final class WALWriter {
         scratch.append(contentsOf: batch.payload.bytes)
         let end = WALFormat.recordHeaderByteCount + batch.byteCount
         let sum = scratch.bytes.withUnsafeBytes { raw in
-            Checksum.xxh3(UnsafeRawBufferPointer(rebasing: raw[8..<end]), seed: current.recordSeed ^ offset)
+            Checksum.xxh3(UnsafeRawBufferPointer(rebasing: raw[8..<end]), seed: seed ^ offset)
         }
         scratch.patch(u64: sum, at: 0)
         scratch.pad(to: WALFormat.recordAlignment)
