@@ -92,7 +92,7 @@ extension Store {
         try writer.withLock { (w) throws(StoreError) in
             w.manifest = copy
             w.frozen.removeFirst()
-            w.keptCheckpoints = Array(([copy.checkpointLSN] + w.keptCheckpoints).prefix(ManifestStore.keptCount))
+            w.keptCheckpoints = [copy.checkpointLSN, next.checkpointLSN]
             state.withLock { s in
                 var segments = s.segments
                 for (dimension, segment) in opened { segments[dimension, default: []].insert(segment, at: 0) }

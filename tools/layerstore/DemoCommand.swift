@@ -57,6 +57,7 @@ struct DemoCommand: ParsableCommand {
         try demo.pointReads(count: reads)
         try demo.scans()
         try demo.groupCommit(committerCounts!, seconds: commitSeconds)
+        try demo.store?.close()
         print("store left at \(path)")
     }
 }

@@ -68,7 +68,7 @@ enum ManifestCodec {
             guard r.u64() == ManifestFormat.magic else { throw .corrupted("not a manifest (bad magic)", path: path, offset: 0) }
             let version = r.u32()!
             guard version <= ManifestFormat.formatVersion else {
-                throw StoreError(.unsupportedFormat, "manifest format version \(version) is newer than \(ManifestFormat.formatVersion); use a newer LayerStore", path: path)
+                throw StoreError(.unsupportedFormat, "manifest format version \(version) is newer than \(ManifestFormat.formatVersion): use a newer LayerStore (or the manifest is damaged)", path: path)
             }
             let end = raw.count - 8
             let sum = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: raw[0..<end]), seed: ManifestFormat.seed(generation: generation))

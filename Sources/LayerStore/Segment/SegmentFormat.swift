@@ -144,7 +144,7 @@ struct SegmentHeader: Equatable, Sendable {
         guard r.u64() == SegmentFormat.magic else { throw .corrupted("not a segment file (bad magic)", path: path, offset: 0) }
         let formatVersion = r.u32()!
         guard formatVersion <= SegmentFormat.formatVersion else {
-            throw StoreError(.unsupportedFormat, "segment format version \(formatVersion) is newer than \(SegmentFormat.formatVersion)", path: path)
+            throw StoreError(.unsupportedFormat, "segment format version \(formatVersion) is newer than \(SegmentFormat.formatVersion) (written by a newer LayerStore, or a damaged header)", path: path)
         }
         let seed = SegmentFormat.fileSeed(storeID: storeID, segmentID: segmentID, version: version)
         let sum = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: bytes[0..<SegmentFormat.headerChecksumOffset]), seed: seed)

@@ -45,7 +45,7 @@ enum WALReader {
         else { throw .corrupted("WAL file shorter than its header", path: path, offset: 0) }
         guard magic == WALFormat.magic else { throw .corrupted("not a WAL file (bad magic)", path: path, offset: 0) }
         guard version <= WALFormat.formatVersion else {
-            throw StoreError(.unsupportedFormat, "WAL format version \(version) is newer than \(WALFormat.formatVersion)", path: path)
+            throw StoreError(.unsupportedFormat, "WAL format version \(version) is newer than \(WALFormat.formatVersion) (written by a newer LayerStore, or a damaged header)", path: path)
         }
         let seed = WALFormat.headerSeed(storeID: storeID, fileNumber: number)
         let expected = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: bytes[0..<WALFormat.headerChecksumOffset]), seed: seed)

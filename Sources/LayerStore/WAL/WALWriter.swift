@@ -120,22 +120,29 @@ final class WALWriter {
         if removed { try io.syncDirectory(directory) }
     }
 
-    /// Encodes the record into `scratch` (Formats/wal.md § Records).
+    /// Encodes the record into `scratch`.
     private func encode(_ batch: WriteBatch, firstLSN: LSN, seed: UInt64, at offset: UInt64) {
         scratch.removeAll()
-        scratch.u64(0)  // checksum, patched below
-        scratch.u32(UInt32(batch.byteCount))
-        scratch.u8(WALFormat.recordKindBatch)
-        scratch.zeros(3)
-        scratch.u64(firstLSN)
-        scratch.u32(UInt32(batch.count))
-        scratch.u32(0)
-        scratch.append(contentsOf: batch.payload.bytes)
-        let end = WALFormat.recordHeaderByteCount + batch.byteCount
-        let sum = scratch.bytes.withUnsafeBytes { raw in
-            Checksum.xxh3(UnsafeRawBufferPointer(rebasing: raw[8..<end]), seed: seed ^ offset)
+        WALWriter.encodeRecord(batch, firstLSN: firstLSN, seed: seed, offset: offset, into: &scratch)
+    }
+
+    /// Appends the record for `batch` at file offset `offset` of a file whose record seed is
+    /// `seed` (Formats/wal.md § Records), padding included.
+    static func encodeRecord(_ batch: WriteBatch, firstLSN: LSN, seed: UInt64, offset: UInt64, into out: inout ByteWriter) {
+        let start = out.count
+        out.u64(0)  // checksum, patched below
+        out.u32(UInt32(batch.byteCount))
+        out.u8(WALFormat.recordKindBatch)
+        out.zeros(3)
+        out.u64(firstLSN)
+        out.u32(UInt32(batch.count))
+        out.u32(0)
+        out.append(contentsOf: batch.payload.bytes)
+        let end = start + WALFormat.recordHeaderByteCount + batch.byteCount
+        let sum = out.bytes.withUnsafeBytes { raw in
+            Checksum.xxh3(UnsafeRawBufferPointer(rebasing: raw[(start + 8)..<end]), seed: seed ^ offset)
         }
-        scratch.patch(u64: sum, at: 0)
-        scratch.pad(to: WALFormat.recordAlignment)
+        out.patch(u64: sum, at: start)
+        out.pad(to: WALFormat.recordAlignment)
     }
 }

@@ -1,0 +1,78 @@
+import Testing
+@testable import LayerStore
+
+@Suite struct CodecTests {
+    @Test func fixedWidthFieldsRoundTripLittleEndian() {
+        var w = ByteWriter()
+        w.u8(0xAB); w.u16(0x1234); w.u32(0xDEAD_BEEF); w.u64(0x0102_0304_0506_0708)
+        #expect(w.bytes == [0xAB, 0x34, 0x12, 0xEF, 0xBE, 0xAD, 0xDE, 8, 7, 6, 5, 4, 3, 2, 1])
+        w.bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            #expect(r.u8() == 0xAB)
+            #expect(r.u16() == 0x1234)
+            #expect(r.u32() == 0xDEAD_BEEF)
+            #expect(r.u64() == 0x0102_0304_0506_0708)
+            #expect(r.u8() == nil)
+            #expect(r.remaining == 0)
+        }
+    }
+
+    @Test(arguments: [UInt64(0), 1, 127, 128, 300, 16383, 16384, UInt64(UInt32.max), UInt64.max - 1, UInt64.max])
+    func varintsRoundTrip(_ v: UInt64) {
+        var w = ByteWriter()
+        w.varint(v)
+        #expect(w.count == varintByteCount(v))
+        w.bytes.withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            #expect(r.varint() == v)
+            #expect(r.remaining == 0)
+        }
+    }
+
+    @Test func malformedVarintsAreRejectedNotMisread() {
+        // Runs past the end.
+        [UInt8]([0x80, 0x80]).withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            #expect(r.varint() == nil)
+        }
+        // Eleven bytes: longer than any UInt64.
+        [UInt8](repeating: 0xFF, count: 10).withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            #expect(r.varint() == nil)
+        }
+        // Ten bytes whose last carries bits beyond 64.
+        ([UInt8](repeating: 0xFF, count: 9) + [0x02]).withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            #expect(r.varint() == nil)
+        }
+    }
+
+    @Test func readerNeverReadsPastItsBuffer() {
+        [UInt8]([1, 2, 3]).withUnsafeBytes { raw in
+            var r = ByteReader(raw)
+            #expect(r.u32() == nil)
+            #expect(r.bytes(4) == nil)
+            #expect(r.bytes(-1) == nil)
+            #expect(r.skip(4) == false)
+            #expect(r.bytes(3)?.count == 3)
+            #expect(ByteReader.u64(raw, at: 0) == nil)
+            #expect(ByteReader.u32(raw, at: -1) == nil)
+        }
+    }
+
+    @Test func keysCompareBytewiseShorterFirst() {
+        func cmp(_ a: [UInt8], _ b: [UInt8]) -> Int {
+            a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareKeys(x, y) } }
+        }
+        #expect(cmp([1], [2]) < 0)
+        #expect(cmp([1, 0], [1]) > 0)
+        #expect(cmp([0xFF], [0x00, 0x01]) > 0)
+        #expect(cmp([5, 5], [5, 5]) == 0)
+    }
+
+    @Test func xxh3MatchesTheReferenceValue() {
+        // XXH3_64bits of the empty input with seed 0 is 0x2D06800538D394C2 (xxHash's test vectors).
+        #expect(Checksum.xxh3([], seed: 0) == 0x2D06_8005_38D3_94C2)
+        #expect(Checksum.xxh3(Array("abc".utf8), seed: 0) != Checksum.xxh3(Array("abc".utf8), seed: 1))
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Testing
+@testable import LayerStore
+
+@Suite struct SegmentTests {
+    static let storeID: UInt64 = 42
+
+    struct Version { var lsn: LSN; var value: [UInt8]?; }
+
+    /// Random keys, each with 1-3 versions (some tombstones), values from empty to 5 KiB.
+    static func model(seed: UInt64, keys: Int) -> [[UInt8]: [Version]] {
+        var rng = SeededRandom(seed: seed)
+        var model: [[UInt8]: [Version]] = [:]
+        var lsn: LSN = 100
+        for _ in 0..<(keys * 2) {
+            let key = (0..<Int.random(in: 1...12, using: &rng)).map { _ in UInt8.random(in: 0...5, using: &rng) }
+            let isDelete = Int.random(in: 0..<8, using: &rng) == 0
+            let size = Int.random(in: 0..<8, using: &rng) == 0 ? Int.random(in: 0...5000, using: &rng) : Int.random(in: 0...40, using: &rng)
+            model[key, default: []].append(Version(lsn: lsn, value: isDelete ? nil : (0..<size).map { _ in UInt8.random(in: 0...255, using: &rng) }))
+            lsn += 1
+        }
+        return model
+    }
+
+    static func build(_ model: [[UInt8]: [Version]], id: UInt64 = 7, blockSize: Int = 512) throws -> [UInt8] {
+        let keys = model.keys.sorted { a, b in a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareKeys(x, y) < 0 } } }
+        let minLSN = model.values.flatMap { $0 }.map(\.lsn).min()!
+        var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: 1, dimension: "dim", baseLSN: minLSN, blockByteCountTarget: blockSize)
+        for key in keys {
+            for v in model[key]!.sorted(by: { $0.lsn > $1.lsn }) {
+                try key.withUnsafeBytes { k in
+                    try (v.value ?? []).withUnsafeBytes { val in
+                        try builder.add(key: k, lsn: v.lsn, isDelete: v.value == nil, value: val)
+                    }
+                }
+            }
+        }
+        return builder.finish(newestRecordTime: 1)
+    }
+
+    static func open(_ path: String, id: UInt64 = 7, verification: BlockVerification = .firstRead) throws -> Segment {
+        try Segment(io: SystemFileIO(), path: path, storeID: storeID, id: id, version: 1, expectedLength: nil,
+                    manager: MmapManager(), verification: verification)
+    }
+
+    /// What a point read returns: `.some(nil)` for a tombstone, `nil` for no visible version.
+    static func find(_ s: Segment, _ key: [UInt8], lsn: LSN = .max) throws -> [UInt8]?? {
+        try key.withUnsafeBytes { k in
+            guard let r = try s.find(k, snapshotLSN: lsn) else { return nil }
+            return .some(r.isDelete ? nil : [UInt8](r.value))
+        }
+    }
+
+    @Test(arguments: [UInt64(1), 2, 3])
+    func pointReadsAndScansMatchTheModel(seed: UInt64) throws {
+        let dir = TemporaryDirectory()
+        let model = Self.model(seed: seed, keys: 400)
+        let path = dir.child(SegmentName.fileName(id: 7, version: 1))
+        ByteSurgery.write(path, try Self.build(model))
+        let segment = try Self.open(path)
+        #expect(Int(segment.header.keyCount) == model.count)
+        #expect(Int(segment.header.recordCount) == model.values.map(\.count).reduce(0, +))
+        for (key, versions) in model {
+            let newest = versions.max(by: { $0.lsn < $1.lsn })!
+            #expect(try Self.find(segment, key) == .some(newest.value))
+            // As of an LSN between versions, the older version is visible.
+            let sorted = versions.sorted { $0.lsn < $1.lsn }
+            if sorted.count >= 2 {
+                #expect(try Self.find(segment, key, lsn: sorted[1].lsn - 1) == .some(sorted[0].value))
+            }
+            #expect(try Self.find(segment, key, lsn: sorted[0].lsn - 1) == nil)
+        }
+        #expect(try Self.find(segment, [9, 9, 9, 9]) == nil)
+        // A full scan sees every record in order, newest first per key.
+        var cursor = try [UInt8]().withUnsafeBytes { try SegmentCursor(segment: segment, from: $0) }
+        var seen: [([UInt8], LSN)] = []
+        while let r = try cursor.next() { seen.append(([UInt8](r.key), r.lsn)) }
+        #expect(seen.count == Int(segment.header.recordCount))
+        for (a, b) in zip(seen, seen.dropFirst()) {
+            let order = a.0.withUnsafeBytes { x in b.0.withUnsafeBytes { y in compareKeys(x, y) } }
+            #expect(order < 0 || (order == 0 && a.1 > b.1))
+        }
+        // Seek lands on the first key >= the target.
+        for key in model.keys.prefix(50) {
+            var c = try key.withUnsafeBytes { try SegmentCursor(segment: segment, from: $0) }
+            #expect(try c.next().map { [UInt8]($0.key) } == key)
+        }
+    }
+
+    @Test func damageInEveryPartIsATypedErrorNeverAWrongValue() throws {
+        let dir = TemporaryDirectory()
+        let model = Self.model(seed: 9, keys: 60)
+        let bytes = try Self.build(model)
+        let path = dir.child(SegmentName.fileName(id: 7, version: 1))
+        ByteSurgery.write(path, bytes)
+        let header = try Self.open(path).header
+        // One offset in each part: header fields, first block, a middle block, block table,
+        // key heap, hash index, footer.
+        let offsets = [0, 9, 20, 40, 60, 90, 130, 250, 256, 300, Int(header.blockTableOffset) / 2,
+                       Int(header.blockTableOffset) + 3, Int(header.hashOffset) - 2, Int(header.hashOffset) + 5,
+                       Int(header.footerOffset) + 1, Int(header.footerOffset) + 60]
+        for offset in offsets {
+            var damaged = bytes
+            damaged[offset] ^= 0x40
+            ByteSurgery.write(path, damaged)
+            let segment: Segment
+            do { segment = try Self.open(path, verification: .everyRead) } catch let e as StoreError {
+                // A flipped version field reads as a newer format: refused either way.
+                let isVersionField = (8..<12).contains(offset)
+                #expect(e.code == (isVersionField ? .unsupportedFormat : .corrupted), "offset \(offset)"); continue
+            }
+            var errors = 0
+            for (key, versions) in model {
+                do {
+                    let got = try Self.find(segment, key)
+                    #expect(got == .some(versions.max(by: { $0.lsn < $1.lsn })!.value), "wrong value with damage at \(offset)")
+                } catch let e as StoreError {
+                    #expect(e.code == .corrupted)
+                    #expect(e.path == path)
+                    #expect(e.offset != nil)
+                    errors += 1
+                }
+            }
+            #expect(errors > 0, "damage at \(offset) went unnoticed")
+        }
+    }
+
+    @Test func aSegmentUnderAnotherNameOrStoreFailsItsHeaderCheck() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("x.seg")
+        ByteSurgery.write(path, try Self.build(Self.model(seed: 4, keys: 10), id: 7))
+        #expect(throws: StoreError.self) { _ = try Self.open(path, id: 8) }
+        #expect(throws: StoreError.self) {
+            _ = try Segment(io: SystemFileIO(), path: path, storeID: 43, id: 7, version: 1, expectedLength: nil,
+                            manager: MmapManager(), verification: .firstRead)
+        }
+        // Truncated or extended files are refused at open.
+        let full = ByteSurgery.read(path)
+        ByteSurgery.write(path, Array(full.dropLast(1)))
+        #expect(throws: StoreError.self) { _ = try Self.open(path) }
+        ByteSurgery.write(path, full + [0])
+        #expect(throws: StoreError.self) { _ = try Self.open(path) }
+        ByteSurgery.write(path, Array(full.prefix(100)))
+        #expect(throws: StoreError.self) { _ = try Self.open(path) }
+    }
+
+    @Test func aBlockMovedToAnotherOffsetFailsItsChecksum() throws {
+        // Two blocks of equal size swapped: each block's bytes are intact but at the other's offset.
+        var model: [[UInt8]: [Version]] = [:]
+        for i in 0..<4 { model[[UInt8(i)]] = [Version(lsn: LSN(10 + i), value: [UInt8](repeating: UInt8(i), count: 600))] }
+        let dir = TemporaryDirectory()
+        var bytes = try Self.build(model, blockSize: 700)
+        let path = dir.child("s.seg")
+        ByteSurgery.write(path, bytes)
+        let size = (try Self.open(path).block(0)).count
+        let a = SegmentFormat.headerByteCount, b = a + size
+        let first = Array(bytes[a..<b])
+        bytes.replaceSubrange(a..<b, with: bytes[b..<(b + size)])
+        bytes.replaceSubrange(b..<(b + size), with: first)
+        ByteSurgery.write(path, bytes)
+        let segment = try Self.open(path)
+        #expect(throws: StoreError.self) { _ = try segment.block(0) }
+        #expect(throws: StoreError.self) { _ = try segment.block(1) }
+        #expect(try Self.find(segment, [3]) == .some([UInt8](repeating: 3, count: 600)))
+    }
+
+    @Test func segmentNamesRoundTrip() {
+        let name = SegmentName.fileName(id: 0x2A, version: 3)
+        #expect(name == "000000000000002a-00000003.seg")
+        #expect(SegmentName.parse(name)! == (0x2A, 3))
+        #expect(SegmentName.parse("000000000000002a-00000003.seg.tmp") == nil)
+        #expect(SegmentName.parse("zz00000000000000-00000003.seg") == nil)
+    }
+}

@@ -1,0 +1,180 @@
+import Foundation
+import Testing
+@testable import LayerStore
+
+/// Writes WAL files with the real writer and reads them back with the real reader.
+@Suite struct WALTests {
+    static let storeID: UInt64 = 0x1234_5678_9ABC_DEF0
+
+    /// A WAL directory with one file holding `batches` (each `ops` puts), returns the file path.
+    func writeWAL(_ dir: TemporaryDirectory, batches: Int, ops: Int = 3, valueSize: Int = 20, firstLSN: LSN = 1) throws -> String {
+        let writer = WALWriter(io: SystemFileIO(), directory: dir.path, storeID: Self.storeID, files: [], nextLSN: firstLSN,
+                               fileByteCount: 1 << 16, permissions: 0o644)
+        for b in 0..<batches {
+            var batch = WriteBatch()
+            for o in 0..<ops {
+                try batch.put([UInt8](repeating: UInt8(o), count: valueSize), forKey: Array("k\(b)-\(o)".utf8), in: "d")
+            }
+            _ = try writer.append(batch) { _ in }
+        }
+        try writer.sync()
+        return dir.path + "/" + WALFormat.fileName(1)
+    }
+
+    struct Read {
+        var records: [(lsn: LSN, count: Int)] = []
+        var end: WALEnd
+    }
+
+    func read(_ path: String, number: UInt64 = 1, storeID: UInt64 = storeID) throws -> Read {
+        let bytes = ByteSurgery.read(path)
+        return try bytes.withUnsafeBytes { raw in
+            let header = try WALReader.header(raw, number: number, storeID: storeID, path: path)
+            var records: [(LSN, Int)] = []
+            let end = WALReader.records(raw, header: header) { records.append(($0.firstLSN, $0.operationCount)) }
+            return Read(records: records, end: end)
+        }
+    }
+
+    @Test func recordsRoundTripWithContiguousLSNs() throws {
+        let dir = TemporaryDirectory()
+        let path = try writeWAL(dir, batches: 5)
+        let r = try read(path)
+        #expect(r.records.map(\.lsn) == [1, 4, 7, 10, 13])
+        #expect(r.records.allSatisfy { $0.count == 3 })
+        guard case .clean = r.end else { Issue.record("expected a clean end, got \(r.end)"); return }
+    }
+
+    @Test func truncationAtEveryOffsetOfTheLastRecordIsATornTail() throws {
+        let dir = TemporaryDirectory()
+        let path = try writeWAL(dir, batches: 3)
+        let full = ByteSurgery.read(path)
+        let lastStart = WALFormat.headerByteCount + 2 * WALWriter.recordByteCount(payload: recordPayloadSize(ops: 3, keyLength: 4, valueSize: 20))
+        let lastEnd = lastStart + WALWriter.recordByteCount(payload: recordPayloadSize(ops: 3, keyLength: 4, valueSize: 20))
+        let unpaddedEnd = lastStart + WALFormat.recordHeaderByteCount + recordPayloadSize(ops: 3, keyLength: 4, valueSize: 20)
+        for cut in lastStart..<lastEnd {
+            // Truncated file (the preallocated zeros beyond are gone too), and zeroed-tail variant.
+            var zeroed = full
+            for i in cut..<zeroed.count { zeroed[i] = 0 }
+            for bytes in [Array(full[0..<cut]), zeroed] {
+                ByteSurgery.write(path, bytes)
+                let r = try read(path)
+                // Only the padding after a record is outside its checksum: losing it loses nothing.
+                let complete = cut >= unpaddedEnd
+                #expect(r.records.count == (complete ? 3 : 2), "cut at \(cut)")
+                switch r.end {
+                case .clean(let offset): #expect(complete || (cut == lastStart && offset == lastStart), "cut at \(cut)")
+                case .torn(let offset, let count):
+                    #expect(!complete && offset == lastStart, "cut at \(cut)")
+                    #expect(count <= cut - lastStart, "cut at \(cut)")
+                case .damaged: Issue.record("a torn tail at \(cut) was reported as damage")
+                }
+            }
+        }
+    }
+
+    func recordPayloadSize(ops: Int, keyLength: Int, valueSize: Int) -> Int {
+        ops * (WALFormat.operationHeaderByteCount + 1 + keyLength + valueSize)
+    }
+
+    @Test func aBadRecordFollowedByAValidOneIsDamageNotATornTail() throws {
+        let dir = TemporaryDirectory()
+        let path = try writeWAL(dir, batches: 4)
+        let recordSize = WALWriter.recordByteCount(payload: recordPayloadSize(ops: 3, keyLength: 4, valueSize: 20))
+        // Flip a payload byte of the second record, then every header field of it in turn.
+        for fieldOffset in [0, 8, 12, 16, 24, 40] {
+            let original = ByteSurgery.read(path)
+            ByteSurgery.flip(path, at: WALFormat.headerByteCount + recordSize + fieldOffset)
+            let r = try read(path)
+            #expect(r.records.count == 1, "field \(fieldOffset)")
+            guard case .damaged(let offset, _) = r.end else {
+                Issue.record("field \(fieldOffset): expected damage, got \(r.end)"); ByteSurgery.write(path, original); continue
+            }
+            #expect(offset == WALFormat.headerByteCount + recordSize)
+            ByteSurgery.write(path, original)
+        }
+    }
+
+    @Test func aRecordCopiedToAnotherOffsetOrFileFailsItsChecksum() throws {
+        let dirA = TemporaryDirectory(), dirB = TemporaryDirectory()
+        let a = try writeWAL(dirA, batches: 2)
+        let b = try writeWAL(dirB, batches: 2)
+        let recordSize = WALWriter.recordByteCount(payload: recordPayloadSize(ops: 3, keyLength: 4, valueSize: 20))
+        let bytesA = ByteSurgery.read(a)
+        // File B's second record replaced by file A's second record: same offset, same LSNs,
+        // but file A's salt: a stale record from an earlier use of the file.
+        var bytesB = ByteSurgery.read(b)
+        let second = WALFormat.headerByteCount + recordSize
+        bytesB.replaceSubrange(second..<(second + recordSize), with: bytesA[second..<(second + recordSize)])
+        ByteSurgery.write(b, bytesB)
+        let r = try read(b)
+        #expect(r.records.count == 1)
+        // A's first record moved to where its second was (in A itself): offset-bound checksum fails.
+        var moved = bytesA
+        moved.replaceSubrange(second..<(second + recordSize), with: bytesA[WALFormat.headerByteCount..<(WALFormat.headerByteCount + recordSize)])
+        ByteSurgery.write(a, moved)
+        #expect(try read(a).records.count == 1)
+    }
+
+    @Test func headerChecksAreTyped() throws {
+        let dir = TemporaryDirectory()
+        let path = try writeWAL(dir, batches: 1)
+        #expect(throws: StoreError.self) { _ = try read(path, storeID: Self.storeID + 1) }
+        #expect(throws: StoreError.self) { _ = try read(path, number: 2) }
+        for offset in [0, 9, 16, 24, 32, 40, 56] {
+            let original = ByteSurgery.read(path)
+            ByteSurgery.flip(path, at: offset)
+            do { _ = try read(path); Issue.record("flip at header offset \(offset) was accepted") } catch let e as StoreError {
+                #expect(e.code == .corrupted || e.code == .unsupportedFormat)
+            }
+            ByteSurgery.write(path, original)
+        }
+        // A newer format version is refused as unsupported, not as damage.
+        var bytes = ByteSurgery.read(path)
+        bytes[8] = 2
+        ByteSurgery.write(path, bytes)
+        do { _ = try read(path); Issue.record("newer version accepted") } catch let e as StoreError {
+            #expect(e.code == .unsupportedFormat)
+        }
+    }
+
+    @Test func rollingStartsANewFileOnlyAtTheNextRecord() throws {
+        let dir = TemporaryDirectory()
+        var durable: [LSN] = []
+        let writer = WALWriter(io: SystemFileIO(), directory: dir.path, storeID: Self.storeID, files: [], nextLSN: 1,
+                               fileByteCount: 1 << 16, permissions: 0o644)
+        var batch = WriteBatch()
+        try batch.put([1, 2, 3], forKey: [9], in: "d")
+        _ = try writer.append(batch) { durable.append($0) }
+        try writer.roll { durable.append($0) }
+        #expect(durable == [1])
+        #expect(dir.files() == [WALFormat.fileName(1)])
+        try writer.roll { durable.append($0) }  // nothing to roll: no new file, no callback
+        #expect(durable == [1])
+        _ = try writer.append(batch) { durable.append($0) }
+        #expect(dir.files() == [WALFormat.fileName(1), WALFormat.fileName(2)])
+        #expect(writer.files.map(\.baseLSN) == [1, 2])
+        try writer.dropFiles(coveredBy: 1)
+        #expect(dir.files() == [WALFormat.fileName(2)])
+    }
+
+    @Test func malformedPayloadIsRejectedAsAWhole() {
+        var batch = WriteBatch()
+        try! batch.put([1], forKey: [1], in: "d")
+        try! batch.put([2], forKey: [2], in: "d")
+        var bytes = batch.payload.bytes
+        bytes.withUnsafeBytes { raw in
+            var seen = 0
+            #expect(decodeBatchPayload(raw, count: 2) { _, _ in seen += 1 })
+            #expect(seen == 2)
+            #expect(!decodeBatchPayload(raw, count: 3) { _, _ in })
+            #expect(!decodeBatchPayload(raw, count: 1) { _, _ in })
+        }
+        bytes[1] = 0  // dimension name length 0
+        bytes.withUnsafeBytes { raw in
+            var seen = 0
+            #expect(!decodeBatchPayload(raw, count: 2) { _, _ in seen += 1 })
+            #expect(seen == 0)
+        }
+    }
+}
