@@ -41,9 +41,11 @@ extension Store {
         return last
     }
 
-    /// Builds a batch with `body` and commits it. Returns the LSN of the batch's last operation.
+    /// Builds a batch with `body` and commits it atomically. Returns the LSN of the batch's
+    /// last operation. If `body` throws, nothing is committed and its error is rethrown;
+    /// otherwise errors are ``StoreError``s, as from ``commit(_:)``.
     @discardableResult
-    public func write(_ body: (inout WriteBatch) throws(StoreError) -> Void) throws(StoreError) -> LSN {
+    public func write(_ body: (inout WriteBatch) throws -> Void) throws -> LSN {
         var batch = WriteBatch()
         try body(&batch)
         return try commit(batch)

@@ -1,0 +1,123 @@
+import Foundation
+import Testing
+@testable import LayerStore
+
+/// Every kind of bad input is a typed error, and nothing is lost or half-written.
+@Suite struct BadInputTests {
+    func code(_ body: () throws -> Void) -> StoreError.Code? {
+        do { try body(); return nil } catch let e as StoreError { return e.code } catch { return nil }
+    }
+
+    @Test func invalidNamesKeysAndSizesAreRejectedBeforeAnythingIsWritten() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(path: dir.child("s"), options: testOptions())
+        try store.put("keep", forKey: "k", in: "d")
+        #expect(code { try store.put("v", forKey: "k", in: "../escape") } == .invalidArgument)
+        #expect(code { try store.put("v", forKey: "k", in: "") } == .invalidArgument)
+        #expect(code { try store.put("v", forKey: "k", in: String(repeating: "n", count: 65)) } == .limitExceeded)
+        #expect(code { try store.put([1], forKey: [], in: "d") } == .invalidArgument)
+        #expect(code { try store.put([1], forKey: [UInt8](repeating: 1, count: Limits.keyByteCountMax + 1), in: "d") } == .limitExceeded)
+        #expect(code { try store.put([UInt8](repeating: 1, count: Limits.valueByteCountMax + 1), forKey: [1], in: "d") } == .limitExceeded)
+        // A batch with one bad operation commits nothing: the error comes while building it.
+        #expect(code {
+            try store.write { batch in
+                try batch.put("a", forKey: "x", in: "d")
+                try batch.put("b", forKey: "y", in: "bad/name")
+            }
+        } == .invalidArgument)
+        #expect(try store.string(forKey: "x", in: "d") == nil)
+        #expect(code { _ = try store.value(forKey: [1], in: "no/such") } == .invalidArgument)
+        #expect(code { _ = try store.value(forKey: [], in: "d") } == .invalidArgument)
+        #expect(code { try store.scan("..") { _, _ in true } } == .invalidArgument)
+        // The largest allowed key and value are accepted.
+        let bigKey = [UInt8](repeating: 7, count: Limits.keyByteCountMax)
+        try store.put([UInt8](repeating: 9, count: 1 << 20), forKey: bigKey, in: "d")
+        try store.flush()
+        #expect(try store.value(forKey: bigKey, in: "d")?.count == 1 << 20)
+        #expect(try store.string(forKey: "k", in: "d") == "keep")
+        #expect(store.lastLSN == 2)
+    }
+
+    @Test func closedAndReadOnlyStoresRefuseWrites() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let store = try Store(path: path, options: testOptions())
+        try store.put("v", forKey: "k", in: "d")
+        var ro = testOptions()
+        ro.readOnly = true
+        let reader = try Store(path: path, options: ro)
+        #expect(reader.isReadOnly)
+        #expect(code { try reader.put("v", forKey: "k2", in: "d") } == .readOnly)
+        #expect(code { try reader.flush() } == .readOnly)
+        #expect(code { try reader.sync() } == .readOnly)
+        #expect(try reader.string(forKey: "k", in: "d") == "v")
+        let kept = try store.snapshot()
+        try store.close()
+        try store.close()  // twice is harmless
+        #expect(code { try store.put("v", forKey: "k", in: "d") } == .closed)
+        #expect(code { _ = try store.value(forKey: Array("k".utf8), in: "d") } == .closed)
+        #expect(code { _ = try store.snapshot() } == .closed)
+        // A snapshot taken before close stays readable.
+        #expect(try kept.string(forKey: "k", in: "d") == "v")
+    }
+
+    @Test func aSecondWriterIsLockedOutAndTheStoreStaysIntact() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let store = try Store(path: path, options: testOptions())
+        try store.put("v", forKey: "k", in: "d")
+        let before = dir.files()
+        #expect(code { _ = try Store(path: path, options: testOptions()) } == .locked)
+        #expect(dir.files() == before)
+        try store.put("w", forKey: "k2", in: "d")
+        try store.close()
+        let again = try Store(path: path, options: testOptions())
+        #expect(try again.string(forKey: "k2", in: "d") == "w")
+    }
+
+    @Test func missingForeignAndNewerStoresAreTypedErrors() throws {
+        let dir = TemporaryDirectory()
+        var ro = testOptions()
+        ro.readOnly = true
+        #expect(code { _ = try Store(path: dir.child("missing"), options: ro) } == .storeNotFound)
+        var noCreate = testOptions()
+        noCreate.createIfMissing = false
+        #expect(code { _ = try Store(path: dir.child("missing"), options: noCreate) } == .storeNotFound)
+        #expect(FileManager.default.fileExists(atPath: dir.child("missing")) == false)
+        // A directory with other files is not a store, and is left alone.
+        try FileManager.default.createDirectory(atPath: dir.child("foreign"), withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: dir.child("foreign/notes.txt"), contents: Data("hi".utf8))
+        #expect(code { _ = try Store(path: dir.child("foreign"), options: testOptions()) } == .notAStore)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.child("foreign")) == ["notes.txt"])
+        // A regular file is not a store.
+        _ = FileManager.default.createFile(atPath: dir.child("file"), contents: Data())
+        #expect(code { _ = try Store(path: dir.child("file"), options: testOptions()) } == .notAStore)
+        // A store whose manifest is from a newer format version.
+        let path = dir.child("newer")
+        try Store(path: path, options: testOptions()).close()
+        let manifest = try FileManager.default.contentsOfDirectory(atPath: path).first { $0.hasPrefix("MANIFEST-") }!
+        var bytes = ByteSurgery.read(path + "/" + manifest)
+        bytes[8] = 9
+        ByteSurgery.write(path + "/" + manifest, bytes)
+        #expect(code { _ = try Store(path: path, options: testOptions()) } == .unsupportedFormat)
+        // Bad options.
+        #expect(code { _ = try Store(path: dir.child("o"), options: testOptions { $0.blockByteCountTarget = 10 }) } == .invalidArgument)
+        #expect(code { _ = try Store(path: dir.child("o"), options: testOptions { $0.filePermissions = 0o1777 }) } == .invalidArgument)
+    }
+
+    @Test func filePermissionsAreTheOnesAskedFor() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("private")
+        let store = try Store(path: path, options: testOptions { $0.filePermissions = 0o600 })
+        try store.put("v", forKey: "k", in: "d")
+        try store.flush()
+        try store.put("v", forKey: "k2", in: "d")
+        let old = umask(0)
+        defer { umask(old) }
+        for file in dir.files(under: "private") {
+            let attributes = try FileManager.default.attributesOfItem(atPath: path + "/" + file)
+            let mode = (attributes[.posixPermissions] as! NSNumber).intValue
+            #expect(mode & 0o077 == 0, "\(file) is \(String(mode, radix: 8))")
+        }
+    }
+}

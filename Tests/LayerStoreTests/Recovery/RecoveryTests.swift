@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+@testable import LayerStore
+
+/// Opening after crashes and damage: torn tails, stray files, damaged manifests, read-only opens.
+@Suite struct RecoveryTests {
+    func fill(_ store: Store, _ range: Range<Int>, dim: String = "d") throws {
+        for i in range { try store.put("value-\(i)", forKey: "key-\(i)", in: dim) }
+    }
+
+    func walFiles(_ path: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: path + "/wal").sorted()) ?? []
+    }
+
+    @Test func aTornLastRecordIsTruncatedAndEverythingBeforeItKept() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let store = try Store(path: path, options: testOptions())
+        try fill(store, 0..<10)
+        let wal = path + "/wal/" + walFiles(path).last!
+        // Simulate a crash mid-append: the process dies without close (no trim), and the last
+        // record is only half written.
+        let recordSize = WALWriter.recordByteCount(payload: WALFormat.operationHeaderByteCount + 1 + 5 + 7)
+        let lastRecordEnd = WALFormat.headerByteCount + 10 * recordSize
+        withExtendedLifetime(store) {}
+        var bytes = ByteSurgery.read(wal)
+        for i in (lastRecordEnd - recordSize / 2)..<bytes.count { bytes[i] = 0 }
+        ByteSurgery.write(wal, bytes)
+        try store.close()  // (the close trims; rewrite the torn image after it)
+        ByteSurgery.write(wal, bytes)
+        let reopened = try Store(path: path, options: testOptions())
+        let torn = try #require(reopened.recoveryReport.tornTail)
+        #expect(torn.offset == UInt64(lastRecordEnd - recordSize))
+        #expect(torn.truncated)
+        #expect(ByteSurgery.size(wal) == lastRecordEnd - recordSize)
+        for i in 0..<9 { #expect(try reopened.string(forKey: "key-\(i)", in: "d") == "value-\(i)") }
+        #expect(try reopened.string(forKey: "key-9", in: "d") == nil)
+        // The next write gets the LSN after the last surviving record.
+        #expect(try reopened.put("after", forKey: "k", in: "d") == 10)
+    }
+
+    @Test func midLogDamageRefusesToOpenAndNamesTheSpot() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let store = try Store(path: path, options: testOptions())
+        try fill(store, 0..<10)
+        try store.close()
+        let wal = path + "/wal/" + walFiles(path).last!
+        let recordSize = WALWriter.recordByteCount(payload: WALFormat.operationHeaderByteCount + 1 + 5 + 7)
+        ByteSurgery.flip(wal, at: WALFormat.headerByteCount + 3 * recordSize + 40)
+        do {
+            _ = try Store(path: path, options: testOptions())
+            Issue.record("opened a store with mid-log damage")
+        } catch let e {
+            #expect(e.code == .corrupted)
+            #expect(e.path == wal)
+            #expect(e.offset == UInt64(WALFormat.headerByteCount + 3 * recordSize))
+        }
+        // Nothing was truncated or removed.
+        #expect(ByteSurgery.size(wal) > WALFormat.headerByteCount + 9 * recordSize)
+    }
+
+    @Test func strayTempFilesAndUnpublishedSegmentsAreRemoved() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let store = try Store(path: path, options: testOptions())
+        try fill(store, 0..<5)
+        try store.flush()
+        try fill(store, 5..<8)
+        try store.close()
+        _ = FileManager.default.createFile(atPath: path + "/MANIFEST-00000000000000ff.tmp", contents: Data([1, 2, 3]))
+        _ = FileManager.default.createFile(atPath: path + "/dims/d/00000000000000ff-00000001.seg.tmp", contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: path + "/dims/d/00000000000000fe-00000001.seg", contents: Data([1]))
+        let reopened = try Store(path: path, options: testOptions())
+        #expect(reopened.recoveryReport.removedTempFiles.sorted() == ["MANIFEST-00000000000000ff.tmp", "d/00000000000000ff-00000001.seg.tmp"])
+        #expect(reopened.recoveryReport.removedUnpublishedSegments == ["d/00000000000000fe-00000001.seg"])
+        #expect(!FileManager.default.fileExists(atPath: path + "/dims/d/00000000000000fe-00000001.seg"))
+        for i in 0..<8 { #expect(try reopened.string(forKey: "key-\(i)", in: "d") == "value-\(i)") }
+    }
+
+    @Test func aDamagedNewestManifestFallsBackToThePreviousOne() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let store = try Store(path: path, options: testOptions())
+        try fill(store, 0..<20)
+        try store.flush()
+        try fill(store, 20..<30)
+        try store.flush()
+        try fill(store, 30..<35)
+        try store.close()
+        let manifests = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("MANIFEST-") }.sorted()
+        #expect(manifests.count == ManifestStore.keptCount)
+        ByteSurgery.flip(path + "/" + manifests.last!, at: 30)
+        let reopened = try Store(path: path, options: testOptions())
+        #expect(reopened.recoveryReport.skippedManifests.count == 1)
+        #expect(reopened.recoveryReport.skippedManifests[0].hasPrefix(manifests.last!))
+        for i in 0..<35 { #expect(try reopened.string(forKey: "key-\(i)", in: "d") == "value-\(i)") }
+        // Every manifest damaged: a typed error, nothing removed.
+        try reopened.close()
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) where name.hasPrefix("MANIFEST-") {
+            ByteSurgery.flip(path + "/" + name, at: 20)
+        }
+        do { _ = try Store(path: path, options: testOptions()); Issue.record("opened with every manifest damaged") } catch let e {
+            #expect(e.code == .corrupted)
+        }
+    }
+
+    @Test func aMissingOrDamagedSegmentIsATypedErrorAtOpen() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let store = try Store(path: path, options: testOptions())
+        try fill(store, 0..<20)
+        try store.flush()
+        try store.close()
+        let segment = path + "/dims/d/" + (try FileManager.default.contentsOfDirectory(atPath: path + "/dims/d").first!)
+        ByteSurgery.flip(segment, at: 100)
+        #expect(throws: StoreError.self) { _ = try Store(path: path, options: testOptions()) }
+        try FileManager.default.removeItem(atPath: segment)
+        do { _ = try Store(path: path, options: testOptions()); Issue.record("opened without a segment") } catch let e {
+            #expect(e.path == segment)
+        }
+    }
+
+    @Test func aReadOnlyOpenBesideAWriterSeesTheWALAndWritesNothing() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let writer = try Store(path: path, options: testOptions())
+        try fill(writer, 0..<10)
+        try writer.flush()
+        try fill(writer, 10..<15)
+        try writer.delete(forKey: "key-3", in: "d")
+        // A torn record at the tail (as if the writer were mid-append): skipped, not truncated.
+        let wal = path + "/wal/" + walFiles(path).last!
+        let snapshotBefore = dir.files(under: "s").map { ($0, ByteSurgery.read(path + "/" + $0)) }
+        var ro = testOptions()
+        ro.readOnly = true
+        let reader = try Store(path: path, options: ro)
+        for i in 0..<15 where i != 3 { #expect(try reader.string(forKey: "key-\(i)", in: "d") == "value-\(i)") }
+        #expect(try reader.string(forKey: "key-3", in: "d") == nil)
+        #expect(try reader.snapshot().records(in: "d").count == 14)
+        let after = dir.files(under: "s").map { ($0, ByteSurgery.read(path + "/" + $0)) }
+        #expect(after.map(\.0) == snapshotBefore.map(\.0))
+        #expect(zip(after, snapshotBefore).allSatisfy { $0.1 == $1.1 })
+        _ = wal
+        // The reader's view is fixed at its open; the writer goes on.
+        try writer.put("later", forKey: "key-99", in: "d")
+        #expect(try reader.string(forKey: "key-99", in: "d") == nil)
+    }
+
+    @Test func readOnlySkipsATornTailWithoutTruncating() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let writer = try Store(path: path, options: testOptions())
+        try fill(writer, 0..<4)
+        try writer.close()
+        let wal = path + "/wal/" + walFiles(path).last!
+        var bytes = ByteSurgery.read(wal)
+        bytes.removeLast(5)
+        ByteSurgery.write(wal, bytes)
+        var ro = testOptions()
+        ro.readOnly = true
+        let reader = try Store(path: path, options: ro)
+        #expect(reader.recoveryReport.tornTail?.truncated == false)
+        #expect(ByteSurgery.read(wal) == bytes)
+        #expect(try reader.string(forKey: "key-2", in: "d") == "value-2")
+        #expect(try reader.string(forKey: "key-3", in: "d") == nil)
+    }
+
+    @Test func valuesAreHandedOutFromTheMappingItself() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(path: dir.child("s"), options: testOptions())
+        try fill(store, 0..<50)
+        try store.flush()
+        let ranges = store.mappedAddressRanges(of: "d")
+        #expect(!ranges.isEmpty)
+        for i in 0..<50 {
+            let address = try store.withValue(forKey: Array("key-\(i)".utf8), in: "d") { span in
+                span.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) ..< UInt(bitPattern: $0.baseAddress) + UInt($0.count) }
+            }
+            let range = try #require(address)
+            #expect(ranges.contains { $0.lowerBound <= range.lowerBound && range.upperBound <= $0.upperBound })
+            #expect(range.count == "value-\(i)".utf8.count)
+        }
+        #expect(store.mappedByteCount >= ranges.map(\.count).reduce(0, +))
+    }
+
+    @Test func mappingsLiveUntilTheLastSnapshotUsingThemIsReleased() throws {
+        let dir = TemporaryDirectory()
+        var store: Store? = try Store(path: dir.child("s"), options: testOptions())
+        try fill(store!, 0..<10)
+        try store!.flush()
+        let manager = store!.mmap
+        var snapshot: Snapshot? = try store!.snapshot()
+        #expect(manager.mappedRegionCount == 1)
+        try store!.close()
+        store = nil
+        // The store is gone; the snapshot still reads from the mapping it pinned.
+        #expect(manager.mappedRegionCount == 1)
+        #expect(try snapshot!.string(forKey: "key-5", in: "d") == "value-5")
+        snapshot = nil
+        #expect(manager.mappedRegionCount == 0)
+        #expect(manager.mappedByteCount == 0)
+    }
+}
