@@ -52,7 +52,6 @@ let package = Package(
         .testTarget(
             name: "LayerStoreTests",
             dependencies: ["LayerStore"],
-            resources: [.copy("Vectors")],
             swiftSettings: strictSettings
         ),
         .testTarget(
