@@ -13,6 +13,12 @@
 import Dispatch
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A LayerStore store: a directory of dimensions, each holding key → value records.
 ///
 /// ```swift
@@ -62,7 +68,7 @@ public final class Store: Sendable {
     /// Opens the store through a given I/O implementation (tests inject faults with it).
     package init(path: String, options: StoreOptions, io: any FileIO) throws(StoreError) {
         try options.validate()
-        let opened = try StoreOpener(path: path, options: options, io: io).open()
+        let opened = try Store.open(path: path, options: options, io: io)
         self.path = opened.layout.root
         self.options = options
         self.recoveryReport = opened.report
@@ -79,6 +85,20 @@ public final class Store: Sendable {
             visible.store = self
         } else {
             self.groupCommit = nil
+        }
+    }
+
+    /// Runs the opener. A read-only open races with the writer, which may remove a WAL file or
+    /// an old manifest between the moment the opener lists it and the moment it opens it: such
+    /// an open is retried from the start, on the newer files.
+    private static func open(path: String, options: StoreOptions, io: any FileIO) throws(StoreError) -> OpenedStore {
+        var attempts = 0
+        while true {
+            do throws(StoreError) {
+                return try StoreOpener(path: path, options: options, io: io).open()
+            } catch where options.readOnly && error.errno == ENOENT && attempts < 20 {
+                attempts += 1
+            }
         }
     }
 
