@@ -92,6 +92,7 @@ extension Store {
         try writer.withLock { (w) throws(StoreError) in
             w.manifest = copy
             w.frozen.removeFirst()
+            frozenCount.store(w.frozen.count, ordering: .relaxed)
             w.keptCheckpoints = [copy.checkpointLSN, next.checkpointLSN]
             state.withLock { s in
                 var segments = s.segments

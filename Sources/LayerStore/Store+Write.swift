@@ -15,7 +15,8 @@ extension Store {
             throw StoreError(.readOnly, "the store was opened read-only", path: path)
         }
         if batch.isEmpty { return lastLSN }
-        try waitForFlushCapacity()
+        if frozenCount.load(ordering: .relaxed) >= 2 { try waitForFlushCapacity() }
+        var froze = false
         let last = try writer.withLock { (w) throws(StoreError) -> LSN in
             if closed.load(ordering: .acquiring) { throw StoreError(.closed, "the store is closed", path: path) }
             if let failure = groupCommit.latchedFailure { throw failure }
@@ -25,6 +26,7 @@ extension Store {
             if options.durability == .bufferedUnsynced { visibleLSN.store(last, ordering: .releasing) }
             if w.active.byteCount >= options.memtableByteCountMax {
                 try freeze(w)
+                froze = true
             }
             return last
         }
@@ -37,7 +39,7 @@ extension Store {
                 return covered
             }
         }
-        scheduleFlushIfNeeded()
+        if froze { scheduleFlushIfNeeded() }
         return last
     }
 
@@ -102,6 +104,7 @@ extension Store {
         let lastLSN = w.wal.nextLSN - 1
         try w.wal.roll { groupCommit?.markDurable($0) }
         w.frozen.append((w.active, lastLSN))
+        frozenCount.store(w.frozen.count, ordering: .relaxed)
         let fresh = Memtable()
         w.active = fresh
         state.withLock { $0 = $0.replacing(memtables: [fresh] + $0.memtables) }

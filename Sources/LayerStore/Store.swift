@@ -52,6 +52,8 @@ public final class Store: Sendable {
     let flushQueue = DispatchQueue(label: "LayerStore.flush")
     let flushStatus = Locked(FlushStatus())
     let closed = Atomic<Bool>(false)
+    /// Frozen memtables waiting for a flush (a lock-free hint for back-pressure).
+    let frozenCount = Atomic<Int>(0)
 
     /// Opens (or creates) the store at `path`.
     ///
