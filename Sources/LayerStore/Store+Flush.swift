@@ -68,12 +68,15 @@ extension Store {
             let bytes = try buildSegment(entries, dimension: dimension, id: id)
             let segmentPath = layout.segmentPath(dimension: dimension, id: id, version: 1)
             try writeSegmentFile(bytes, path: segmentPath, dimension: dimension)
-            let segment = try Segment(io: io, path: segmentPath, storeID: storeID, id: id, version: 1,
-                                      expectedLength: UInt64(bytes.count), manager: mmap,
-                                      verification: options.blockVerification)
+            let segment = try Segment(io: io, path: segmentPath, storeID: storeID, id: id, version: 1, listed: nil,
+                                      manager: mmap, verification: options.blockVerification)
             let descriptor = SegmentDescriptor(
                 id: id, version: 1, codec: segment.header.codec, minLSN: segment.header.minLSN,
-                maxLSN: segment.header.maxLSN, recordCount: segment.header.recordCount, fileLength: UInt64(bytes.count))
+                maxLSN: segment.header.maxLSN, recordCount: segment.header.recordCount, fileLength: segment.header.fileLength)
+            // Paired check: what was just written reads back as what was meant.
+            guard descriptor.fileLength == UInt64(bytes.count), descriptor.recordCount == UInt64(entries.reduce(0) { $0 + $1.versions.count }) else {
+                throw StoreError.corrupted("a new segment does not read back as written", path: segmentPath)
+            }
             if let i = next.dimensions.firstIndex(where: { $0.name == dimension }) {
                 next.dimensions[i].segments.append(descriptor)
             } else {

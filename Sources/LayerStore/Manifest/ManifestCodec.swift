@@ -8,15 +8,17 @@ enum ManifestFormat {
     static let headerByteCount = 64
     /// One segment entry (§ Body).
     static let segmentEntryByteCount = 48
-    /// Domain tag mixed into the checksum seed (§ Checksum).
-    static let seedTag: UInt64 = 0x4D41_4E46  // "MANF"
+    /// Domain tag mixed into the checksum seed (§ Checksum): "MANF" read as a big-endian number.
+    static let seedTag: UInt64 = 0x4D41_4E46
     /// File names: `MANIFEST-` and 16 hex digits of the generation (§ File names).
     static let namePrefix = "MANIFEST-"
 
     static func fileName(_ generation: UInt64) -> String { namePrefix + hex16(generation) }
 
     static func generation(_ name: String) -> UInt64? {
-        guard name.hasPrefix(namePrefix), name.utf8.count == namePrefix.utf8.count + 16 else { return nil }
+        guard name.hasPrefix(namePrefix), name.utf8.count == namePrefix.utf8.count + 16,
+            isLowercaseHex(name.utf8.dropFirst(namePrefix.utf8.count))
+        else { return nil }
         return UInt64(name.dropFirst(namePrefix.count), radix: 16)
     }
 
@@ -91,9 +93,14 @@ enum ManifestCodec {
                 else { throw .corrupted("manifest dimension entry is malformed", path: path, offset: at) }
                 var d = ManifestDimension(name: String(decoding: nameBytes, as: UTF8.self), segments: [])
                 for _ in 0..<count {
-                    let s = SegmentDescriptor(id: body.u64()!, version: body.u32()!, codec: body.u8()!,
-                                              minLSN: { _ = body.skip(3); return body.u64()! }(),
+                    let entryAt = UInt64(body.position)
+                    let id = body.u64()!, version = body.u32()!, codec = body.u8()!
+                    let reserved = UInt32(body.u8()!) | UInt32(body.u16()!) << 8
+                    let s = SegmentDescriptor(id: id, version: version, codec: codec, minLSN: body.u64()!,
                                               maxLSN: body.u64()!, recordCount: body.u64()!, fileLength: body.u64()!)
+                    guard reserved == 0, s.recordCount >= 1 else {
+                        throw .corrupted("manifest segment entry is malformed", path: path, offset: entryAt)
+                    }
                     d.segments.append(s)
                 }
                 m.dimensions.append(d)

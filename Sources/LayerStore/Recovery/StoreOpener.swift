@@ -59,7 +59,7 @@ struct StoreOpener {
         for dimension in manifest.dimensions {
             segments[dimension.name] = try dimension.segments.reversed().map { (d) throws(StoreError) in
                 try Segment(io: io, path: layout.segmentPath(dimension: dimension.name, id: d.id, version: d.version),
-                            storeID: manifest.storeID, id: d.id, version: d.version, expectedLength: d.fileLength,
+                            storeID: manifest.storeID, id: d.id, version: d.version, listed: (d, dimension.name),
                             manager: mmap, verification: options.blockVerification)
             }
         }

@@ -49,13 +49,16 @@ final class Segment: Sendable {
     private let hashChecksum: UInt64
 
     /// Opens, maps and checks the header and footer of segment (`id`, `version`) at `path`.
-    init(io: any FileIO, path: String, storeID: UInt64, id: UInt64, version: UInt32, expectedLength: UInt64?,
+    /// - Parameter listed: the manifest's entry for this file and its dimension, if any: the
+    ///   header must agree with it (a segment under the wrong name or in the wrong place fails).
+    init(io: any FileIO, path: String, storeID: UInt64, id: UInt64, version: UInt32,
+         listed: (descriptor: SegmentDescriptor, dimension: String)?,
          manager: MmapManager, verification: BlockVerification) throws(StoreError) {
         let fd = try io.open(path, [], permissions: 0)
         defer { io.close(fd) }
         let length = try io.size(fd, path: path)
-        if let expectedLength, UInt64(length) != expectedLength {
-            throw .corrupted("segment is \(length) bytes, the manifest says \(expectedLength)", path: path, offset: UInt64(length))
+        if let listed, UInt64(length) != listed.descriptor.fileLength {
+            throw .corrupted("segment is \(length) bytes, the manifest says \(listed.descriptor.fileLength)", path: path, offset: UInt64(length))
         }
         guard length >= Int64(SegmentFormat.headerByteCount + SegmentFormat.footerByteCount) else {
             throw .corrupted("segment of \(length) bytes is too short", path: path, offset: 0)
@@ -66,6 +69,11 @@ final class Segment: Sendable {
         guard header.fileLength == UInt64(length) else {
             throw .corrupted("segment header says \(header.fileLength) bytes, file has \(length)", path: path, offset: 0)
         }
+        if let (d, dimension) = listed {
+            guard header.dimension == dimension, header.minLSN == d.minLSN, header.maxLSN == d.maxLSN,
+                header.recordCount == d.recordCount, header.codec == d.codec
+            else { throw .corrupted("segment header disagrees with its manifest entry", path: path, offset: 0) }
+        }
         let seed = SegmentFormat.fileSeed(storeID: storeID, segmentID: id, version: version)
         let footerAt = Int(header.footerOffset)
         let footer = region.bytes(footerAt..<(footerAt + SegmentFormat.footerByteCount))!
@@ -75,9 +83,9 @@ final class Segment: Sendable {
         guard r.u64() == SegmentFormat.footerMagic, ByteReader.u64(footer, at: SegmentFormat.footerChecksumOffset) == footerSum
         else { throw .corrupted("segment footer is damaged", path: path, offset: header.footerOffset) }
         let tableOffset = r.u64()!, indexLength = r.u64()!, indexChecksum = r.u64()!
-        let hashOffset = r.u64()!, hashChecksum = r.u64()!
-        guard tableOffset == header.blockTableOffset, hashOffset == header.hashOffset,
-            tableOffset + indexLength == hashOffset
+        let hashOffset = r.u64()!, hashChecksum = r.u64()!, reserved = r.u64()!
+        guard tableOffset == header.blockTableOffset, hashOffset == header.hashOffset, reserved == 0,
+            indexLength == hashOffset - tableOffset  // no overflow: checkLayout ordered them
         else { throw .corrupted("segment footer disagrees with its header", path: path, offset: header.footerOffset) }
         self.header = header
         self.region = region
@@ -126,8 +134,8 @@ final class Segment: Sendable {
         let at = i * SegmentFormat.blockEntryByteCount
         var r = ByteReader(table, position: at)
         guard let offset = r.u64(), let stored = r.u32(), let raw = r.u32(), let checksum = r.u64(),
-            offset >= UInt64(SegmentFormat.headerByteCount), stored == raw,
-            offset + UInt64(stored) <= header.blockTableOffset
+            offset >= UInt64(SegmentFormat.headerByteCount), stored == raw, stored >= 1,
+            offset <= header.blockTableOffset, UInt64(stored) <= header.blockTableOffset - offset
         else { throw .corrupted("block table entry \(i) is invalid", path: path, offset: header.blockTableOffset + UInt64(at)) }
         return (Int(offset), Int(stored), checksum)
     }
@@ -231,11 +239,13 @@ final class Segment: Sendable {
 
     /// The position of the first record whose key is `>= key` (or the end).
     func seek(_ key: UnsafeRawBufferPointer) throws(StoreError) -> SegmentPosition {
-        // The last block whose first key is <= key; records before it are all smaller.
+        // The last block whose first key is < key: every record before it is smaller. (Not <=:
+        // a key's versions may straddle a block boundary, so a block starting with `key` may
+        // be preceded by one ending with its newer versions.)
         var low = 0, high = Int(header.blockCount)
         while low < high {
             let mid = (low + high) / 2
-            if compareKeys(try firstKey(mid), key) <= 0 { low = mid + 1 } else { high = mid }
+            if compareKeys(try firstKey(mid), key) < 0 { low = mid + 1 } else { high = mid }
         }
         var position = SegmentPosition(block: max(0, low - 1), offset: 0)
         while position.block < Int(header.blockCount) {

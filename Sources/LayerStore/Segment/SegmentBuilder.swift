@@ -28,12 +28,11 @@ struct SegmentBuilder {
     private var slots: [UInt64] = []
     /// Bytes of the first key of the block being filled (it goes into the block table).
     private var blockFirstKey: [UInt8] = []
-    /// LSNs are stored as deltas from the segment's smallest LSN, which is only known at the end,
-    /// so the builder keeps records until `finish` when `baseLSN` is not given up front.
+    /// The segment's smallest LSN: records store their LSN as a delta from it.
     private let baseLSN: LSN
 
     /// - Parameters:
-    ///   - baseLSN: a lower bound of every record's LSN (records store `lsn - baseLSN`).
+    ///   - baseLSN: the smallest LSN of the records to come (records store `lsn - baseLSN`).
     ///   - blockByteCountTarget: a block is closed once adding a record would exceed this.
     init(storeID: UInt64, segmentID: UInt64, version: UInt32, dimension: String, baseLSN: LSN, blockByteCountTarget: Int) {
         precondition(blockByteCountTarget > 0 && blockByteCountTarget <= Limits.recordStartInBlockMax)
@@ -115,8 +114,7 @@ struct SegmentBuilder {
         footer.u64(0)
         footer.u64(Checksum.xxh3(footer.bytes, seed: Checksum.seed(file: seed, offset: footerOffset)))
         file.append(contentsOf: footer.bytes)
-        // The stored LSNs are deltas from `baseLSN`; the header records it as `minLSN` only if
-        // they are equal, so the builder is told the true minimum up front by its callers.
+        // The header's minLSN is the base of the stored deltas: they must be the same number.
         precondition(minLSN == baseLSN, "baseLSN must be the smallest LSN in the segment")
         let header = SegmentHeader(
             storeID: storeID, segmentID: segmentID, version: version, codec: SegmentFormat.codecNone,

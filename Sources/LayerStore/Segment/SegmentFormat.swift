@@ -33,8 +33,9 @@ enum SegmentFormat {
     /// Block codecs (§ Header, § Blocks).
     static let codecNone: UInt8 = 0
     static let codecLZ4: UInt8 = 1
-    /// Domain tag mixed into the file seed (§ Checksums).
-    static let seedTag: UInt64 = 0x5345_4746  // "SEGF"
+    /// Domain tag mixed into the file seed (§ Checksums): the ASCII letters "SEGF" read as a
+    /// big-endian number (on disk, as a little-endian u64, the bytes appear reversed).
+    static let seedTag: UInt64 = 0x5345_4746
 
     /// The identity seed of segment (`segmentID`, `version`) of store `storeID`.
     static func fileSeed(storeID: UInt64, segmentID: UInt64, version: UInt32) -> UInt64 {
@@ -74,11 +75,18 @@ enum SegmentName {
     static func parse(_ name: String) -> (id: UInt64, version: UInt32)? {
         let bytes = Array(name.utf8)
         guard bytes.count == 29, name.hasSuffix(".seg"), bytes[16] == UInt8(ascii: "-"),
+            isLowercaseHex(bytes[0..<16]), isLowercaseHex(bytes[17..<25]),
             let id = UInt64(String(decoding: bytes[0..<16], as: UTF8.self), radix: 16),
             let version = UInt32(String(decoding: bytes[17..<25], as: UTF8.self), radix: 16)
         else { return nil }
         return (id, version)
     }
+}
+
+/// `true` if every byte is `0-9` or `a-f`: names are written in lowercase and read only so, so
+/// that a name parses only if re-deriving it gives the same file.
+func isLowercaseHex(_ bytes: some Collection<UInt8>) -> Bool {
+    bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
 }
 
 /// The fields of a segment header (Formats/segment.md § Header).
@@ -157,18 +165,23 @@ struct SegmentHeader: Equatable, Sendable {
             minLSN: 0, maxLSN: 0, recordCount: 0, keyCount: 0, newestRecordTime: 0, fileLength: 0,
             blockCount: 0, blockByteCountTarget: 0, hashSlotCount: 0, blockTableOffset: 0, hashOffset: 0, footerOffset: 0)
         let nameLength = Int(r.u8()!)
-        _ = r.u16()
+        let reserved16 = r.u16()!
         h.minLSN = r.u64()!; h.maxLSN = r.u64()!; h.recordCount = r.u64()!; h.keyCount = r.u64()!
         h.newestRecordTime = r.u64()!; h.fileLength = r.u64()!
-        h.blockCount = r.u32()!; h.blockByteCountTarget = r.u32()!; h.hashSlotCount = r.u32()!; _ = r.u32()
+        h.blockCount = r.u32()!; h.blockByteCountTarget = r.u32()!; h.hashSlotCount = r.u32()!
+        let reserved32 = r.u32()!
         h.blockTableOffset = r.u64()!; h.hashOffset = r.u64()!; h.footerOffset = r.u64()!
         let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[SegmentFormat.dimensionNameOffset..<(SegmentFormat.dimensionNameOffset + min(nameLength, SegmentFormat.dimensionNameFieldByteCount))])
+        // Everything after the name, up to the checksum, is zero (name padding and reserved).
+        let padding = bytes[(SegmentFormat.dimensionNameOffset + min(nameLength, SegmentFormat.dimensionNameFieldByteCount))..<SegmentFormat.headerChecksumOffset]
         guard formatVersion == SegmentFormat.formatVersion, Int(headerLength) == SegmentFormat.headerByteCount,
-            h.storeID == storeID, h.segmentID == segmentID, h.version == version,
-            nameLength <= SegmentFormat.dimensionNameFieldByteCount, isValidDimensionName(nameBytes)
+            h.storeID == storeID, h.segmentID == segmentID, h.version == version, reserved16 == 0, reserved32 == 0,
+            nameLength <= SegmentFormat.dimensionNameFieldByteCount, isValidDimensionName(nameBytes),
+            padding.allSatisfy({ $0 == 0 })
         else { throw .corrupted("segment header fields are inconsistent", path: path, offset: 0) }
-        guard h.codec == SegmentFormat.codecNone || h.codec == SegmentFormat.codecLZ4 else {
-            throw StoreError(.unsupportedFormat, "segment codec \(h.codec) is unknown", path: path)
+        // Codec 1 (LZ4 blocks) is reserved for the cold tier; this version writes and reads only 0.
+        guard h.codec == SegmentFormat.codecNone else {
+            throw StoreError(.unsupportedFormat, "segment codec \(h.codec) is not supported by this version", path: path)
         }
         h.dimension = String(decoding: nameBytes, as: UTF8.self)
         try h.checkLayout(path: path)
@@ -185,7 +198,7 @@ struct SegmentHeader: Equatable, Sendable {
             blockTableOffset >= UInt64(SegmentFormat.headerByteCount),
             !tableEnd.overflow, tableEnd.partialValue <= hashOffset, hashOffset % 8 == 0,
             !hashEnd.overflow, hashEnd.partialValue <= footerOffset,
-            footerOffset + UInt64(SegmentFormat.footerByteCount) == fileLength,
+            fileLength >= UInt64(SegmentFormat.footerByteCount), footerOffset == fileLength - UInt64(SegmentFormat.footerByteCount),
             UInt64(hashSlotCount) >= keyCount
         else { throw .corrupted("segment header describes an impossible layout", path: path, offset: 0) }
     }

@@ -22,16 +22,17 @@ enum WALFormat {
     static let operationDelete: UInt8 = 2
     /// Bytes before an operation's dimension name, key and value (§ Batch payload).
     static let operationHeaderByteCount = 8
-    /// Domain tags mixed into file seeds so a WAL checksum can never equal another file kind's.
-    static let headerSeedTag: UInt64 = 0x57414C48  // "WALH"
-    static let recordSeedTag: UInt64 = 0x57414C52  // "WALR"
+    /// Domain tags mixed into file seeds so a WAL checksum can never equal another file kind's:
+    /// the ASCII letters "WALH" and "WALR" read as big-endian numbers.
+    static let headerSeedTag: UInt64 = 0x57414C48
+    static let recordSeedTag: UInt64 = 0x57414C52
 
     /// The name of WAL file `number`: 16 lowercase hex digits and `.wal` (§ File names).
     static func fileName(_ number: UInt64) -> String { hex16(number) + ".wal" }
 
     /// The number in a WAL file name, or `nil` if the name is not one.
     static func fileNumber(_ name: String) -> UInt64? {
-        guard name.hasSuffix(".wal"), name.utf8.count == 20 else { return nil }
+        guard name.hasSuffix(".wal"), name.utf8.count == 20, isLowercaseHex(name.utf8.prefix(16)) else { return nil }
         return UInt64(name.prefix(16), radix: 16)
     }
 

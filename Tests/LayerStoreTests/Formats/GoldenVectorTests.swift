@@ -118,7 +118,7 @@ import Testing
         let dir = TemporaryDirectory()
         let path = dir.child(SegmentName.fileName(id: 1, version: 1))
         ByteSurgery.write(path, try Self.vector(SegmentName.fileName(id: 1, version: 1)))
-        let segment = try Segment(io: SystemFileIO(), path: path, storeID: Self.storeID, id: 1, version: 1, expectedLength: nil,
+        let segment = try Segment(io: SystemFileIO(), path: path, storeID: Self.storeID, id: 1, version: 1, listed: nil,
                                   manager: MmapManager(), verification: .everyRead)
         #expect(segment.header.dimension == "words")
         #expect(segment.header.blockCount > 1)

@@ -39,7 +39,7 @@ import Testing
     }
 
     static func open(_ path: String, id: UInt64 = 7, verification: BlockVerification = .firstRead) throws -> Segment {
-        try Segment(io: SystemFileIO(), path: path, storeID: storeID, id: id, version: 1, expectedLength: nil,
+        try Segment(io: SystemFileIO(), path: path, storeID: storeID, id: id, version: 1, listed: nil,
                     manager: MmapManager(), verification: verification)
     }
 
@@ -131,7 +131,7 @@ import Testing
         ByteSurgery.write(path, try Self.build(Self.model(seed: 4, keys: 10), id: 7))
         #expect(throws: StoreError.self) { _ = try Self.open(path, id: 8) }
         #expect(throws: StoreError.self) {
-            _ = try Segment(io: SystemFileIO(), path: path, storeID: 43, id: 7, version: 1, expectedLength: nil,
+            _ = try Segment(io: SystemFileIO(), path: path, storeID: 43, id: 7, version: 1, listed: nil,
                             manager: MmapManager(), verification: .firstRead)
         }
         // Truncated or extended files are refused at open.
@@ -164,11 +164,35 @@ import Testing
         #expect(try Self.find(segment, [3]) == .some([UInt8](repeating: 3, count: 600)))
     }
 
+    @Test func seekFindsTheNewestVersionWhenVersionsStraddleBlocks() throws {
+        // "b" has five 300-byte versions in 512-byte blocks: its newest versions end the block
+        // that starts with "a", and later blocks start with "b" itself.
+        var model: [[UInt8]: [Version]] = [[UInt8(ascii: "a")]: [Version(lsn: 1, value: [1])]]
+        model[[UInt8(ascii: "b")]] = (2...6).map { Version(lsn: LSN($0), value: [UInt8](repeating: UInt8($0), count: 300)) }
+        model[[UInt8(ascii: "c")]] = [Version(lsn: 7, value: [7])]
+        let dir = TemporaryDirectory()
+        let path = dir.child("s.seg")
+        ByteSurgery.write(path, try Self.build(model, blockSize: 512))
+        let segment = try Self.open(path)
+        #expect(segment.header.blockCount >= 3)
+        var cursor = try [UInt8(ascii: "b")].withUnsafeBytes { try SegmentCursor(segment: segment, from: $0) }
+        let first = try #require(try cursor.next())
+        #expect(first.lsn == 6)
+        #expect([UInt8](first.key) == [UInt8(ascii: "b")])
+        // Through the store's scan too: the newest version wins.
+        let store = try Store(path: dir.child("store"), options: testOptions { $0.blockByteCountTarget = 512 })
+        for v in 2...6 { try store.put([UInt8](repeating: UInt8(v), count: 300), forKey: [UInt8(ascii: "b")], in: "d") }
+        try store.put([1], forKey: [UInt8(ascii: "a")], in: "d")
+        try store.flush()
+        #expect(try store.snapshot().records(in: "d", prefix: [UInt8(ascii: "b")]).map(\.value) == [[UInt8](repeating: 6, count: 300)])
+    }
+
     @Test func segmentNamesRoundTrip() {
         let name = SegmentName.fileName(id: 0x2A, version: 3)
         #expect(name == "000000000000002a-00000003.seg")
         #expect(SegmentName.parse(name)! == (0x2A, 3))
         #expect(SegmentName.parse("000000000000002a-00000003.seg.tmp") == nil)
         #expect(SegmentName.parse("zz00000000000000-00000003.seg") == nil)
+        #expect(SegmentName.parse("000000000000002A-00000003.seg") == nil)
     }
 }
