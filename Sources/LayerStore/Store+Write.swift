@@ -20,7 +20,7 @@ extension Store {
         let last = try writer.withLock { (w) throws(StoreError) -> LSN in
             if closed.load(ordering: .acquiring) { throw StoreError(.closed, "the store is closed", path: path) }
             if let failure = groupCommit.latchedFailure { throw failure }
-            let first = try w.wal.append(batch) { groupCommit.markDurable($0) }
+            let first = try w.wal.append(batch, syncedLSN: groupCommit.durable) { groupCommit.markDurable($0) }
             batch.payload.bytes.withUnsafeBytes { w.active.apply(payload: $0, count: batch.count, firstLSN: first) }
             let last = first + LSN(batch.count) - 1
             if options.durability == .bufferedUnsynced { visibleLSN.store(last, ordering: .releasing) }

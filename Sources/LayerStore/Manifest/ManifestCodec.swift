@@ -69,13 +69,15 @@ enum ManifestCodec {
             var r = ByteReader(raw)
             guard r.u64() == ManifestFormat.magic else { throw .corrupted("not a manifest (bad magic)", path: path, offset: 0) }
             let version = r.u32()!
-            guard version <= ManifestFormat.formatVersion else {
-                throw StoreError(.unsupportedFormat, "manifest format version \(version) is newer than \(ManifestFormat.formatVersion): use a newer LayerStore (or the manifest is damaged)", path: path)
-            }
+            // The checksum first: newer versions keep it last (Formats/README.md § Versioning), so
+            // a version field that fails it is damage (and the previous manifest is used).
             let end = raw.count - 8
             let sum = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: raw[0..<end]), seed: ManifestFormat.seed(generation: generation))
             guard ByteReader.u64(raw, at: end) == sum else {
                 throw .corrupted("manifest checksum mismatch", path: path, offset: UInt64(end))
+            }
+            guard version <= ManifestFormat.formatVersion else {
+                throw StoreError(.unsupportedFormat, "manifest format version \(version) is newer than \(ManifestFormat.formatVersion): use a newer LayerStore", path: path)
             }
             let headerLength = r.u32()!
             var m = Manifest(storeID: r.u64()!, generation: r.u64()!, checkpointLSN: r.u64()!, nextSegmentID: r.u64()!, dimensions: [])

@@ -10,6 +10,9 @@ public struct RecoveryReport: Sendable, Equatable {
         public var offset: UInt64
         /// The non-zero bytes from there on that were discarded.
         public var byteCount: UInt64
+        /// Valid records after the torn one that were discarded with it: unsynced writes the
+        /// disk happened to keep, never acknowledged (none of them was covered by a sync).
+        public var discardedRecordCount: Int
         /// `true` if the bytes were truncated on disk (writers); `false` if only skipped (read-only).
         public var truncated: Bool
     }

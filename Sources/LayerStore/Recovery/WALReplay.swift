@@ -4,7 +4,8 @@
 //! Rules: files are read in number order; only the files that can hold LSNs above the
 //! checkpoint are scanned. Each file's first LSN must continue the previous one. A torn record
 //! may only end the last file: a writer truncates it, a read-only opener skips it. A bad record
-//! with valid ones after it, a gap in LSNs, or a torn record in an earlier file is damage.
+//! followed by one proving it was durable, a gap in LSNs, or a torn record in an earlier file
+//! (the writer syncs a file before starting the next) is damage.
 
 /// The result of scanning a store's WAL.
 struct WALReplayResult {
@@ -65,7 +66,7 @@ enum WALReplay {
                 break
             case .damaged(let offset, let reason):
                 throw StoreError.corrupted("WAL damaged: \(reason)", path: path, offset: UInt64(offset))
-            case .torn(let offset, let byteCount):
+            case .torn(let offset, let byteCount, let discarded):
                 guard index == headers.count - 1 else {
                     throw StoreError.corrupted("WAL record torn in a file that is not the last", path: path, offset: UInt64(offset))
                 }
@@ -75,7 +76,8 @@ enum WALReplay {
                     try io.truncate(fd, path: path, length: Int64(offset))
                     try io.sync(fd, path: path)
                 }
-                report.tornTail = .init(path: path, offset: UInt64(offset), byteCount: UInt64(byteCount), truncated: truncateTornTail)
+                report.tornTail = .init(path: path, offset: UInt64(offset), byteCount: UInt64(byteCount),
+                                        discardedRecordCount: discarded, truncated: truncateTornTail)
             }
         }
         return WALReplayResult(nextLSN: expected, files: headers.map { ($0.number, $0.header!.baseLSN) })

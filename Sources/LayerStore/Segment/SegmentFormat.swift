@@ -151,13 +151,15 @@ struct SegmentHeader: Equatable, Sendable {
         var r = ByteReader(bytes)
         guard r.u64() == SegmentFormat.magic else { throw .corrupted("not a segment file (bad magic)", path: path, offset: 0) }
         let formatVersion = r.u32()!
-        guard formatVersion <= SegmentFormat.formatVersion else {
-            throw StoreError(.unsupportedFormat, "segment format version \(formatVersion) is newer than \(SegmentFormat.formatVersion) (written by a newer LayerStore, or a damaged header)", path: path)
-        }
+        // The checksum first: newer versions keep it in place (Formats/README.md § Versioning),
+        // so a version field that fails it is damage, not a newer format.
         let seed = SegmentFormat.fileSeed(storeID: storeID, segmentID: segmentID, version: version)
         let sum = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: bytes[0..<SegmentFormat.headerChecksumOffset]), seed: seed)
         guard ByteReader.u64(bytes, at: SegmentFormat.headerChecksumOffset) == sum else {
             throw .corrupted("segment header checksum mismatch (damaged, or not the file its name says)", path: path, offset: 0)
+        }
+        guard formatVersion <= SegmentFormat.formatVersion else {
+            throw StoreError(.unsupportedFormat, "segment format version \(formatVersion) is newer than \(SegmentFormat.formatVersion): use a newer LayerStore", path: path)
         }
         let headerLength = r.u32()!
         var h = SegmentHeader(

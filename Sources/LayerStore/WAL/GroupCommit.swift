@@ -12,6 +12,8 @@
 //!   nothing after the last good sync is ever acknowledged, every waiter and later call throws.
 
 /// Coordinates WAL syncs among committers.
+import Synchronization
+
 final class GroupCommit: @unchecked Sendable {
     // Safe to share: every var is only touched with `lock` held.
     private let lock = Lock()
@@ -21,10 +23,16 @@ final class GroupCommit: @unchecked Sendable {
     private var failure: StoreError?
     /// Called (with `lock` held) each time `durableLSN` grows: publishes visibility to readers.
     private let onDurable: @Sendable (LSN) -> Void
+    /// `durableLSN`, readable without the lock (it may lag, never lead).
+    private let durableHint: Atomic<UInt64>
+
+    /// Every LSN up to this one is durable (lock-free; possibly slightly behind).
+    var durable: LSN { durableHint.load(ordering: .acquiring) }
 
     init(durableLSN: LSN, onDurable: @escaping @Sendable (LSN) -> Void) {
         self.durableLSN = durableLSN
         self.onDurable = onDurable
+        self.durableHint = Atomic(durableLSN)
     }
 
     /// Records that everything up to `lsn` is durable (a roll synced the old file).
@@ -32,6 +40,7 @@ final class GroupCommit: @unchecked Sendable {
         lock.withLock {
             if lsn > durableLSN {
                 durableLSN = lsn
+                durableHint.store(lsn, ordering: .releasing)
                 onDurable(lsn)
             }
             changed.broadcast()
@@ -71,6 +80,7 @@ final class GroupCommit: @unchecked Sendable {
             case .success(let covered):
                 if covered > durableLSN {
                     durableLSN = covered
+                    durableHint.store(covered, ordering: .releasing)
                     onDurable(covered)
                 }
             case .failure(let error):

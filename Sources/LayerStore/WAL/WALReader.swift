@@ -4,8 +4,10 @@
 //! - `clean`: a zero record header (the preallocated, never-written rest of the file).
 //! - `torn`: a record that is incomplete or fails its checksum, with no valid record of this
 //!   file after it. The writer died mid-append; the record was never acknowledged. Truncate.
-//! - `damaged`: a bad record followed by a valid one. Acknowledged data may be behind it; it is
-//!   never silently dropped.
+//! - `damaged`: a bad (or zeroed) record followed by a valid one that was appended after a sync
+//!   had covered the bad one: acknowledged data was lost. It is never silently dropped.
+//! A later valid record without that proof is a crash artefact too: the disk kept some unsynced
+//! writes and not others. It was never acknowledged, and is discarded with the torn tail.
 
 /// A WAL file's decoded header.
 struct WALHeader: Equatable {
@@ -23,20 +25,26 @@ struct WALRecord {
     var payload: UnsafeRawBufferPointer
     /// The record's size in the file, with padding.
     var byteCount: Int
+    /// Every LSN up to this one was durable when the record was appended (0: unknown).
+    var syncedLSN: LSN
 }
 
 /// How a WAL file's sequence of records ends.
 enum WALEnd: Equatable {
     /// The log ends cleanly at `offset`.
     case clean(offset: Int)
-    /// A torn record at `offset`; `byteCount` non-zero bytes from there on were discarded.
-    case torn(offset: Int, byteCount: Int)
-    /// A bad record at `offset` with valid records after it.
+    /// The log ends with a crash artefact at `offset`: a torn or missing record that was never
+    /// acknowledged. `byteCount` bytes from there to the last non-zero byte are discarded,
+    /// among them `discarded` valid records (unsynced writes the disk kept out of order).
+    case torn(offset: Int, byteCount: Int, discarded: Int)
+    /// A bad record at `offset` followed by records proving it was made durable.
     case damaged(offset: Int, reason: String)
 }
 
 enum WALReader {
-    /// Decodes and checks the 64-byte header of WAL file `number`.
+    /// Decodes and checks the 64-byte header of WAL file `number`. The checksum is checked
+    /// before the version: a newer format keeps the header's first 16 bytes and its checksum
+    /// in place (Formats/README.md § Versioning), so a failing checksum is damage.
     static func header(_ bytes: UnsafeRawBufferPointer, number: UInt64, storeID: UInt64, path: String) throws(StoreError) -> WALHeader {
         var r = ByteReader(bytes)
         guard let magic = r.u64(), let version = r.u32(), let headerLength = r.u32(),
@@ -44,13 +52,13 @@ enum WALReader {
             let reserved = r.u64(), let checksum = r.u64()
         else { throw .corrupted("WAL file shorter than its header", path: path, offset: 0) }
         guard magic == WALFormat.magic else { throw .corrupted("not a WAL file (bad magic)", path: path, offset: 0) }
-        guard version <= WALFormat.formatVersion else {
-            throw StoreError(.unsupportedFormat, "WAL format version \(version) is newer than \(WALFormat.formatVersion) (written by a newer LayerStore, or a damaged header)", path: path)
-        }
         let seed = WALFormat.headerSeed(storeID: storeID, fileNumber: number)
         let expected = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: bytes[0..<WALFormat.headerChecksumOffset]), seed: seed)
         guard checksum == expected else {
             throw .corrupted("WAL header checksum mismatch (damaged, or from another store or file)", path: path, offset: 0)
+        }
+        guard version <= WALFormat.formatVersion else {
+            throw StoreError(.unsupportedFormat, "WAL format version \(version) is newer than \(WALFormat.formatVersion): use a newer LayerStore", path: path)
         }
         guard version == WALFormat.formatVersion, Int(headerLength) == WALFormat.headerByteCount,
             store == storeID, fileNumber == number, reserved == 0, base >= 1
@@ -65,20 +73,43 @@ enum WALReader {
         var offset = WALFormat.headerByteCount
         var expectedLSN = header.baseLSN
         while true {
+            let reason: String
             switch record(bytes, at: offset, seed: seed, expectedLSN: expectedLSN) {
             case .record(let rec):
                 body(rec)
                 offset += rec.byteCount
                 expectedLSN = rec.firstLSN + LSN(rec.operationCount)
+                continue
             case .end:
-                return .clean(offset: offset)
-            case .bad(let reason):
-                if let later = firstValidRecord(bytes, after: offset, seed: seed, minimumLSN: expectedLSN) {
-                    return .damaged(offset: offset, reason: "\(reason); a valid record follows at \(later)")
-                }
-                return .torn(offset: offset, byteCount: nonZeroExtent(bytes, from: offset))
+                reason = "a zero record header"
+            case .bad(let why):
+                reason = why
             }
+            return classifyEnd(bytes, at: offset, reason: reason, seed: seed, expectedLSN: expectedLSN)
         }
+    }
+
+    /// Decides what the end of the valid records at `offset` is: nothing after it (clean or
+    /// torn), later records that were never proven durable (torn: a crash kept unsynced writes
+    /// out of order), or a later record written after a sync covered `expectedLSN` (damage:
+    /// acknowledged data was lost here). Scans the rest of the file, skipping zero words.
+    private static func classifyEnd(_ bytes: UnsafeRawBufferPointer, at offset: Int, reason: String, seed: UInt64, expectedLSN: LSN) -> WALEnd {
+        var later = 0
+        var candidate = offset + WALFormat.recordAlignment
+        while candidate + WALFormat.recordHeaderByteCount <= bytes.count {
+            if ByteReader.u64(bytes, at: candidate) != 0,
+                case .record(let rec) = record(bytes, at: candidate, seed: seed, expectedLSN: nil), rec.firstLSN >= expectedLSN {
+                if rec.syncedLSN >= expectedLSN {
+                    return .damaged(offset: offset, reason: "\(reason); the record at \(candidate) was written after LSN \(expectedLSN) was durable")
+                }
+                later += 1
+                candidate += rec.byteCount
+                continue
+            }
+            candidate += WALFormat.recordAlignment
+        }
+        let extent = nonZeroExtent(bytes, from: offset)
+        return extent == 0 ? .clean(offset: offset) : .torn(offset: offset, byteCount: extent, discarded: later)
     }
 
     private enum Step {
@@ -93,20 +124,18 @@ enum WALReader {
         guard available >= WALFormat.recordHeaderByteCount else {
             return isZero(bytes, offset..<bytes.count) ? .end : .bad("truncated record header")
         }
+        if isZero(bytes, offset..<(offset + WALFormat.recordHeaderByteCount)) { return .end }
         var r = ByteReader(bytes, position: offset)
         let checksum = r.u64()!, payloadLength = Int(r.u32()!), kind = r.u8()!
         let reserved = Int(r.u8()!) | Int(r.u16()!) << 8
-        let firstLSN = r.u64()!, count = Int(r.u32()!), reserved2 = r.u32()!
-        if checksum == 0 && payloadLength == 0 && kind == 0 && firstLSN == 0 && count == 0 {
-            return .end
-        }
+        let firstLSN = r.u64()!, count = Int(r.u32()!), syncedDelta = r.u32()!
         guard payloadLength <= Limits.batchByteCountMax, payloadLength <= available - WALFormat.recordHeaderByteCount else {
             return .bad("record length \(payloadLength) runs past the end of the file")
         }
         let end = offset + WALFormat.recordHeaderByteCount + payloadLength
         let actual = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: bytes[(offset + 8)..<end]), seed: seed ^ UInt64(offset))
         guard actual == checksum else { return .bad("record checksum mismatch") }
-        guard kind == WALFormat.recordKindBatch, reserved == 0, reserved2 == 0,
+        guard kind == WALFormat.recordKindBatch, reserved == 0, syncedDelta >= 1, UInt64(syncedDelta) <= firstLSN,
             count >= 1, count <= Limits.batchOperationCountMax
         else { return .bad("record header fields are invalid") }
         if let expectedLSN, firstLSN != expectedLSN {
@@ -116,29 +145,23 @@ enum WALReader {
         guard decodeBatchPayload(payload, count: count, { _, _ in }) else { return .bad("record payload is malformed") }
         let size = WALWriter.recordByteCount(payload: payloadLength)
         return .record(WALRecord(offset: offset, firstLSN: firstLSN, operationCount: count, payload: payload,
-                                 byteCount: min(size, bytes.count - offset)))
-    }
-
-    /// The offset of the first valid record after a bad one, scanning aligned offsets. Only runs
-    /// when a record fails, to tell a torn tail (nothing valid after) from damage.
-    private static func firstValidRecord(_ bytes: UnsafeRawBufferPointer, after offset: Int, seed: UInt64, minimumLSN: LSN) -> Int? {
-        var candidate = offset + WALFormat.recordAlignment
-        while candidate + WALFormat.recordHeaderByteCount <= bytes.count {
-            if case .record(let rec) = record(bytes, at: candidate, seed: seed, expectedLSN: nil), rec.firstLSN >= minimumLSN {
-                return candidate
-            }
-            candidate += WALFormat.recordAlignment
-        }
-        return nil
+                                 byteCount: min(size, bytes.count - offset),
+                                 syncedLSN: syncedDelta == UInt32.max ? 0 : firstLSN - LSN(syncedDelta)))
     }
 
     private static func isZero(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
-        bytes[range].allSatisfy { $0 == 0 }
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            if ByteReader.u64(bytes, at: i) != 0 { return false }
+            i += 8
+        }
+        return bytes[i..<range.upperBound].allSatisfy { $0 == 0 }
     }
 
     /// The length of `bytes[from...]` up to and including its last non-zero byte.
     private static func nonZeroExtent(_ bytes: UnsafeRawBufferPointer, from offset: Int) -> Int {
         var end = bytes.count
+        while end - 8 >= offset && ByteReader.u64(bytes, at: end - 8) == 0 { end -= 8 }
         while end > offset && bytes[end - 1] == 0 { end -= 1 }
         return end - offset
     }

@@ -4,7 +4,7 @@
 //! Invariants:
 //! - Used only with the store's writer lock held: appends are serial, LSNs contiguous.
 //! - A record is written at `appendOffset`, which only advances after the write succeeded; a
-//!   failed write leaves at most a torn record that the next append overwrites.
+//!   failed write is undone by writing zeros over it (or, if that fails too, stops the writer).
 //! - Before the writer moves to a new file, the old one is `fdatasync`ed, so a later file never
 //!   holds records while an earlier one may still lose some (recovery relies on this to tell a
 //!   torn tail from damage).
@@ -49,11 +49,18 @@ final class WALWriter {
         return (raw + WALFormat.recordAlignment - 1) / WALFormat.recordAlignment * WALFormat.recordAlignment
     }
 
+    /// A failed append that could not be undone: the file's tail is unknown, so the writer stops.
+    private(set) var failure: StoreError?
+
     /// Appends one batch record (not yet durable) and returns its first LSN.
-    /// - Parameter beforeRoll: called with the last LSN of the old file once it is durable, when
-    ///   the record does not fit and the writer rolls.
-    func append(_ batch: WriteBatch, beforeRoll: (LSN) -> Void) throws(StoreError) -> LSN {
+    /// - Parameters:
+    ///   - syncedLSN: every LSN up to this one is durable now; recorded in the record, so that
+    ///     recovery can tell a crash's out-of-order writes from lost acknowledged data.
+    ///   - beforeRoll: called with the last LSN of the old file once it is durable, when the
+    ///     record does not fit and the writer rolls.
+    func append(_ batch: WriteBatch, syncedLSN: LSN, beforeRoll: (LSN) -> Void) throws(StoreError) -> LSN {
         precondition(batch.count > 0, "empty batches are not written")
+        if let failure { throw failure }
         let total = Int64(WALWriter.recordByteCount(payload: batch.byteCount))
         if let file = current, appendOffset + total > file.allocatedByteCount {
             try roll(durable: beforeRoll)
@@ -61,13 +68,33 @@ final class WALWriter {
         let file: WALFile
         if let current { file = current } else { file = try createFile(minimumByteCount: total + Int64(WALFormat.headerByteCount)) }
         let first = nextLSN
-        encode(batch, firstLSN: first, seed: file.recordSeed, at: UInt64(appendOffset))
-        try scratch.bytes.withBytes { (raw) throws(StoreError) in
-            try io.write(file.fd, path: file.path, raw, at: appendOffset)
+        encode(batch, firstLSN: first, syncedLSN: syncedLSN, seed: file.recordSeed, at: UInt64(appendOffset))
+        do throws(StoreError) {
+            try scratch.bytes.withBytes { (raw) throws(StoreError) in
+                try io.write(file.fd, path: file.path, raw, at: appendOffset)
+            }
+        } catch {
+            try undoFailedAppend(file, byteCount: Int(total), cause: error)
+            throw error
         }
         appendOffset += total
         nextLSN += LSN(batch.count)
         return first
+    }
+
+    /// A write failed part-way: put zeros back where the record was going, so no torn record is
+    /// left behind a later one (which would read as damage). If even that fails, the file's tail
+    /// is unknown and the writer stops for good.
+    private func undoFailedAppend(_ file: WALFile, byteCount: Int, cause: StoreError) throws(StoreError) {
+        let zeros = [UInt8](repeating: 0, count: byteCount)
+        do throws(StoreError) {
+            try zeros.withBytes { (raw) throws(StoreError) in try io.write(file.fd, path: file.path, raw, at: appendOffset) }
+        } catch {
+            let stop = StoreError(.writerFailed, "a failed WAL write could not be undone; the store must be reopened: \(cause.message)",
+                                  path: file.path, offset: UInt64(appendOffset), errno: cause.errno)
+            failure = stop
+            throw stop
+        }
     }
 
     /// Makes everything appended so far durable.
@@ -79,10 +106,13 @@ final class WALWriter {
     /// Syncs the current file and closes it for appends: the next record starts a new file.
     /// - Parameter durable: called with the last LSN of the old file once it is durable.
     func roll(durable: (LSN) -> Void) throws(StoreError) {
-        guard current != nil else { return }
+        guard let file = current else { return }
         try sync()
         durable(nextLSN - 1)
         current = nil
+        // The preallocated space behind the last record is never used now: give it back. Not
+        // synced: if the new length is lost in a crash, the file just keeps its zeros.
+        try? io.truncate(file.fd, path: file.path, length: appendOffset)
     }
 
     /// Gives back the preallocated space behind the last record (at a clean close: the file is
@@ -121,14 +151,15 @@ final class WALWriter {
     }
 
     /// Encodes the record into `scratch`.
-    private func encode(_ batch: WriteBatch, firstLSN: LSN, seed: UInt64, at offset: UInt64) {
+    private func encode(_ batch: WriteBatch, firstLSN: LSN, syncedLSN: LSN, seed: UInt64, at offset: UInt64) {
         scratch.removeAll()
-        WALWriter.encodeRecord(batch, firstLSN: firstLSN, seed: seed, offset: offset, into: &scratch)
+        WALWriter.encodeRecord(batch, firstLSN: firstLSN, syncedLSN: syncedLSN, seed: seed, offset: offset, into: &scratch)
     }
 
     /// Appends the record for `batch` at file offset `offset` of a file whose record seed is
     /// `seed` (Formats/wal.md § Records), padding included.
-    static func encodeRecord(_ batch: WriteBatch, firstLSN: LSN, seed: UInt64, offset: UInt64, into out: inout ByteWriter) {
+    static func encodeRecord(_ batch: WriteBatch, firstLSN: LSN, syncedLSN: LSN, seed: UInt64, offset: UInt64, into out: inout ByteWriter) {
+        precondition(syncedLSN < firstLSN, "a record cannot be durable before it is written")
         let start = out.count
         out.u64(0)  // checksum, patched below
         out.u32(UInt32(batch.byteCount))
@@ -136,7 +167,8 @@ final class WALWriter {
         out.zeros(3)
         out.u64(firstLSN)
         out.u32(UInt32(batch.count))
-        out.u32(0)
+        // How far behind the durable point was: firstLSN - syncedLSN, saturated (max = unknown).
+        out.u32(UInt32(clamping: firstLSN - syncedLSN))
         out.append(contentsOf: batch.payload.bytes)
         let end = start + WALFormat.recordHeaderByteCount + batch.byteCount
         let sum = out.bytes.withUnsafeBytes { raw in

@@ -92,12 +92,14 @@ import Testing
         // A regular file is not a store.
         _ = FileManager.default.createFile(atPath: dir.child("file"), contents: Data())
         #expect(code { _ = try Store(path: dir.child("file"), options: testOptions()) } == .notAStore)
-        // A store whose manifest is from a newer format version.
+        // A store whose newest manifest is from a newer format version (checksum valid).
         let path = dir.child("newer")
         try Store(path: path, options: testOptions()).close()
-        let manifest = try FileManager.default.contentsOfDirectory(atPath: path).first { $0.hasPrefix("MANIFEST-") }!
+        let manifest = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("MANIFEST-") }.max()!
         var bytes = ByteSurgery.read(path + "/" + manifest)
         bytes[8] = 9
+        let sum = Checksum.xxh3(Array(bytes.dropLast(8)), seed: ManifestFormat.seed(generation: ManifestFormat.generation(manifest)!))
+        withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { bytes[bytes.count - 8 + i] = $0[i] } }
         ByteSurgery.write(path + "/" + manifest, bytes)
         #expect(code { _ = try Store(path: path, options: testOptions()) } == .unsupportedFormat)
         // Bad options.

@@ -38,7 +38,8 @@ import Testing
         let seed = WALFormat.recordSeed(storeID: storeID, fileNumber: 1, salt: salt)
         var lsn: LSN = 1
         for batch in try batches() {
-            WALWriter.encodeRecord(batch, firstLSN: lsn, seed: seed, offset: UInt64(out.count), into: &out)
+            // The first record was appended before anything was durable; the second after a sync.
+            WALWriter.encodeRecord(batch, firstLSN: lsn, syncedLSN: lsn - 1, seed: seed, offset: UInt64(out.count), into: &out)
             lsn += LSN(batch.count)
         }
         return out.bytes

@@ -7,7 +7,9 @@ import Testing
     static let storeID: UInt64 = 0x1234_5678_9ABC_DEF0
 
     /// A WAL directory with one file holding `batches` (each `ops` puts), returns the file path.
-    func writeWAL(_ dir: TemporaryDirectory, batches: Int, ops: Int = 3, valueSize: Int = 20, firstLSN: LSN = 1) throws -> String {
+    /// `synced`: each record is appended after everything before it was durable (a writer that
+    /// syncs every commit); otherwise none is (one group commit that never finished).
+    func writeWAL(_ dir: TemporaryDirectory, batches: Int, ops: Int = 3, valueSize: Int = 20, firstLSN: LSN = 1, synced: Bool = true) throws -> String {
         let writer = WALWriter(io: SystemFileIO(), directory: dir.path, storeID: Self.storeID, files: [], nextLSN: firstLSN,
                                fileByteCount: 1 << 16, permissions: 0o644)
         for b in 0..<batches {
@@ -15,7 +17,7 @@ import Testing
             for o in 0..<ops {
                 try batch.put([UInt8](repeating: UInt8(o), count: valueSize), forKey: Array("k\(b)-\(o)".utf8), in: "d")
             }
-            _ = try writer.append(batch) { _ in }
+            _ = try writer.append(batch, syncedLSN: synced ? writer.nextLSN - 1 : firstLSN - 1) { _ in }
         }
         try writer.sync()
         return dir.path + "/" + WALFormat.fileName(1)
@@ -64,7 +66,7 @@ import Testing
                 #expect(r.records.count == (complete ? 3 : 2), "cut at \(cut)")
                 switch r.end {
                 case .clean(let offset): #expect(complete || (cut == lastStart && offset == lastStart), "cut at \(cut)")
-                case .torn(let offset, let count):
+                case .torn(let offset, let count, _):
                     #expect(!complete && offset == lastStart, "cut at \(cut)")
                     #expect(count <= cut - lastStart, "cut at \(cut)")
                 case .damaged: Issue.record("a torn tail at \(cut) was reported as damage")
@@ -93,6 +95,37 @@ import Testing
             #expect(offset == WALFormat.headerByteCount + recordSize)
             ByteSurgery.write(path, original)
         }
+    }
+
+    @Test func unsyncedRecordsAfterABadOneAreACrashArtefactNotDamage() throws {
+        // One group commit in flight: records 2..4 appended, none synced; the crash kept 3 and 4
+        // but not 2. Nothing of it was acknowledged: a torn tail, the later records discarded.
+        let dir = TemporaryDirectory()
+        let path = try writeWAL(dir, batches: 4, synced: false)
+        let recordSize = WALWriter.recordByteCount(payload: recordPayloadSize(ops: 3, keyLength: 4, valueSize: 20))
+        var bytes = ByteSurgery.read(path)
+        let second = WALFormat.headerByteCount + recordSize
+        for i in second..<(second + recordSize) { bytes[i] = 0 }
+        ByteSurgery.write(path, bytes)
+        let r = try read(path)
+        #expect(r.records.count == 1)
+        guard case .torn(let offset, _, let discarded) = r.end else { Issue.record("expected a torn tail, got \(r.end)"); return }
+        #expect(offset == second)
+        #expect(discarded == 2)
+    }
+
+    @Test func aZeroedRecordBeforeProvenDurableOnesIsDamage() throws {
+        // Every record was appended after its predecessors were durable: a zeroed header in the
+        // middle (lost sectors) must not end the log silently.
+        let dir = TemporaryDirectory()
+        let path = try writeWAL(dir, batches: 4, synced: true)
+        let recordSize = WALWriter.recordByteCount(payload: recordPayloadSize(ops: 3, keyLength: 4, valueSize: 20))
+        var bytes = ByteSurgery.read(path)
+        let second = WALFormat.headerByteCount + recordSize
+        for i in second..<(second + 32) { bytes[i] = 0 }
+        ByteSurgery.write(path, bytes)
+        guard case .damaged(let offset, _) = try read(path).end else { Issue.record("a zeroed durable record went unnoticed"); return }
+        #expect(offset == second)
     }
 
     @Test func aRecordCopiedToAnotherOffsetOrFileFailsItsChecksum() throws {
@@ -129,9 +162,11 @@ import Testing
             }
             ByteSurgery.write(path, original)
         }
-        // A newer format version is refused as unsupported, not as damage.
+        // A newer format version (with a valid checksum) is refused as unsupported, not as damage.
         var bytes = ByteSurgery.read(path)
         bytes[8] = 2
+        let sum = Checksum.xxh3(Array(bytes[0..<56]), seed: WALFormat.headerSeed(storeID: Self.storeID, fileNumber: 1))
+        withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { bytes[56 + i] = $0[i] } }
         ByteSurgery.write(path, bytes)
         do { _ = try read(path); Issue.record("newer version accepted") } catch let e as StoreError {
             #expect(e.code == .unsupportedFormat)
@@ -145,13 +180,13 @@ import Testing
                                fileByteCount: 1 << 16, permissions: 0o644)
         var batch = WriteBatch()
         try batch.put([1, 2, 3], forKey: [9], in: "d")
-        _ = try writer.append(batch) { durable.append($0) }
+        _ = try writer.append(batch, syncedLSN: writer.nextLSN - 1) { durable.append($0) }
         try writer.roll { durable.append($0) }
         #expect(durable == [1])
         #expect(dir.files() == [WALFormat.fileName(1)])
         try writer.roll { durable.append($0) }  // nothing to roll: no new file, no callback
         #expect(durable == [1])
-        _ = try writer.append(batch) { durable.append($0) }
+        _ = try writer.append(batch, syncedLSN: writer.nextLSN - 1) { durable.append($0) }
         #expect(dir.files() == [WALFormat.fileName(1), WALFormat.fileName(2)])
         #expect(writer.files.map(\.baseLSN) == [1, 2])
         try writer.dropFiles(coveredBy: 1)
