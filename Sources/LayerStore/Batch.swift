@@ -11,6 +11,9 @@ public struct WriteBatch: Sendable {
     package private(set) var payload = ByteWriter()
     /// The number of operations.
     public private(set) var count = 0
+    /// The dimensions the batch writes to.
+    package private(set) var dimensions: Set<String> = []
+    private var lastDimension = ""
 
     /// Creates an empty batch.
     public init() {}
@@ -49,6 +52,8 @@ public struct WriteBatch: Sendable {
     public mutating func removeAll() {
         payload.removeAll()
         count = 0
+        dimensions.removeAll(keepingCapacity: true)
+        lastDimension = ""
     }
 
     private mutating func append(_ kind: UInt8, dimension: String, key: [UInt8], value: [UInt8]) throws(StoreError) {
@@ -71,6 +76,10 @@ public struct WriteBatch: Sendable {
         payload.append(contentsOf: key)
         payload.append(contentsOf: value)
         count += 1
+        if dimension != lastDimension {
+            dimensions.insert(dimension)
+            lastDimension = dimension
+        }
     }
 }
 

@@ -22,7 +22,8 @@ public enum Limits {
     static let segmentBlockCountMax = (1 << 20) - 1
     /// A record must start below this offset inside its block (20 bits of a hash slot).
     static let recordStartInBlockMax = 1 << 20
-    /// The most segments one dimension may have before writes wait for compaction.
+    /// The most segments one dimension may have: beyond it, flushes fail with
+    /// ``StoreError/Code/limitExceeded`` until the dimension is compacted.
     static let segmentsPerDimensionMax = 1 << 16
 }
 

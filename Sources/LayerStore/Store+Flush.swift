@@ -63,8 +63,17 @@ extension Store {
         for dimension in memtable.dimensionNames.sorted() {
             let entries = memtable.allVersions(in: dimension)
             guard !entries.isEmpty else { continue }
-            let id = next.nextSegmentID
-            next.nextSegmentID += 1
+            if next.segments(of: dimension).count >= Limits.segmentsPerDimensionMax {
+                throw StoreError(.limitExceeded, "dimension \(dimension) has \(Limits.segmentsPerDimensionMax) segments: compact it before flushing more")
+            }
+            // Ids are never reused, even after a failed flush: a retry must not overwrite a file
+            // that an earlier attempt may already have published.
+            let id = writer.withLock { w in
+                let id = max(w.reservedSegmentID, next.nextSegmentID)
+                w.reservedSegmentID = id + 1
+                return id
+            }
+            next.nextSegmentID = id + 1
             let bytes = try buildSegment(entries, dimension: dimension, id: id)
             let segmentPath = layout.segmentPath(dimension: dimension, id: id, version: 1)
             try writeSegmentFile(bytes, path: segmentPath, dimension: dimension)
@@ -87,6 +96,7 @@ extension Store {
         }
         let manifests = ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions)
         try manifests.publish(next)
+        writer.withLock { $0.manifest = next }
         // A second copy under the next generation: the fallback for a damaged newest manifest is
         // then one with the same checkpoint, so the WAL below it can go now.
         var copy = next

@@ -20,6 +20,13 @@ extension Store {
         let last = try writer.withLock { (w) throws(StoreError) -> LSN in
             if closed.load(ordering: .acquiring) { throw StoreError(.closed, "the store is closed", path: path) }
             if let failure = groupCommit.latchedFailure { throw failure }
+            if !w.knownDimensions.isSuperset(of: batch.dimensions) {
+                let added = batch.dimensions.subtracting(w.knownDimensions)
+                guard w.knownDimensions.count + added.count <= Limits.dimensionCountMax else {
+                    throw StoreError(.limitExceeded, "the store would exceed \(Limits.dimensionCountMax) dimensions", path: path)
+                }
+                w.knownDimensions.formUnion(added)
+            }
             let first = try w.wal.append(batch, syncedLSN: groupCommit.durable) { groupCommit.markDurable($0) }
             batch.payload.bytes.withUnsafeBytes { w.active.apply(payload: $0, count: batch.count, firstLSN: first) }
             let last = first + LSN(batch.count) - 1

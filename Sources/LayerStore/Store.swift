@@ -49,7 +49,13 @@ public final class Store: Sendable {
     let visibleLSN: Atomic<UInt64>
     let writer: Locked<WriterState>?
     let groupCommit: GroupCommit?
-    let flushQueue = DispatchQueue(label: "LayerStore.flush")
+    let flushQueue: DispatchQueue = {
+        let queue = DispatchQueue(label: "LayerStore.flush")
+        queue.setSpecific(key: Store.flushQueueKey, value: true)
+        return queue
+    }()
+    /// Marks the flush queue, so code can tell it runs there.
+    static let flushQueueKey = DispatchSpecificKey<Bool>()
     let flushStatus = Locked(FlushStatus())
     let closed = Atomic<Bool>(false)
     /// Frozen memtables waiting for a flush (a lock-free hint for back-pressure).
@@ -134,7 +140,9 @@ public final class Store: Sendable {
     public func close() throws(StoreError) {
         guard closed.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged else { return }
         guard let writer else { return }
-        flushQueue.sync {}
+        // Wait for a running flush — unless this *is* the flush queue: the last reference to the
+        // store may be dropped by a flush job, which then runs deinit (and this) on the queue.
+        if DispatchQueue.getSpecific(key: Store.flushQueueKey) == nil { flushQueue.sync {} }
         try writer.withLock { (w) throws(StoreError) in
             defer { w.releaseLock(io: io) }
             // A clean close syncs (buffered mode) and gives back the WAL's unused preallocation.
@@ -164,11 +172,17 @@ final class WriterState {
     var keptCheckpoints: [LSN]
     /// The descriptor holding the `flock` on `LOCK`.
     var lockFD: Int32
+    /// The next segment id not yet handed out (never reused, even by a failed flush).
+    var reservedSegmentID: UInt64
+    /// Every dimension the store holds or has been written to (for ``Limits/dimensionCountMax``).
+    var knownDimensions: Set<String>
 
-    init(wal: WALWriter, manifest: Manifest, active: Memtable, keptCheckpoints: [LSN], lockFD: Int32) {
+    init(wal: WALWriter, manifest: Manifest, active: Memtable, keptCheckpoints: [LSN], lockFD: Int32, knownDimensions: Set<String>) {
         self.wal = wal
         self.manifest = manifest
         self.active = active
+        self.reservedSegmentID = manifest.nextSegmentID
+        self.knownDimensions = knownDimensions
         self.keptCheckpoints = keptCheckpoints
         self.lockFD = lockFD
     }

@@ -5,6 +5,12 @@
 //! A read-only open performs the same steps without writing a byte: no lock, no removals, no
 //! truncation, no new WAL file; a torn tail is skipped in memory.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// What opening produced, handed to ``Store``'s initializer.
 struct OpenedStore {
     var layout: StoreLayout
@@ -27,21 +33,23 @@ struct StoreOpener {
     }
 
     func open() throws(StoreError) -> OpenedStore {
-        try prepareDirectory()
-        var lockFD: Int32 = -1
-        if !options.readOnly {
-            lockFD = try io.open(layout.lockFile, [.write, .create], permissions: options.filePermissions)
-            do throws(StoreError) { try io.lock(lockFD, path: layout.lockFile) } catch {
-                io.close(lockFD)
-                throw error
-            }
-        }
+        let needsCreation = try prepareDirectory()
+        guard !options.readOnly else { return try openLocked(lockFD: -1) }
+        // The lock comes before creation: two processes creating the same store at once must not
+        // both lay it out.
+        let lockFD = try io.open(layout.lockFile, [.write, .create], permissions: options.filePermissions)
         do throws(StoreError) {
+            try io.lock(lockFD, path: layout.lockFile)
+            if needsCreation, try !hasManifest() { try create() }
             return try openLocked(lockFD: lockFD)
         } catch {
-            if lockFD >= 0 { io.close(lockFD) }
+            io.close(lockFD)
             throw error
         }
+    }
+
+    private func hasManifest() throws(StoreError) -> Bool {
+        try io.list(layout.root).contains { ManifestFormat.generation($0) != nil }
     }
 
     private func openLocked(lockFD: Int32) throws(StoreError) -> OpenedStore {
@@ -77,34 +85,38 @@ struct StoreOpener {
                                 permissions: options.filePermissions)
             let kept = all.prefix(ManifestStore.keptCount).map(\.checkpointLSN)
             try wal.dropFiles(coveredBy: kept.min() ?? 0)
-            writer = WriterState(wal: wal, manifest: manifest, active: memtable, keptCheckpoints: Array(kept), lockFD: lockFD)
+            writer = WriterState(wal: wal, manifest: manifest, active: memtable, keptCheckpoints: Array(kept), lockFD: lockFD,
+                                 knownDimensions: Set(state.dimensionNames))
         }
         return OpenedStore(layout: layout, mmap: mmap, state: state, nextLSN: replay.nextLSN, writer: writer, report: report)
     }
 
-    /// Checks what is at the path; creates a new store there if it is missing or an empty
-    /// directory and the options allow it.
-    private func prepareDirectory() throws(StoreError) {
+    /// Checks what is at the path before anything is written: an existing store, an empty (or
+    /// interrupted-creation) directory to create a store in, or a refusal. Makes the directory
+    /// when it is missing and creation is allowed. Returns whether a store must be created.
+    private func prepareDirectory() throws(StoreError) -> Bool {
+        let mayCreate = options.createIfMissing && !options.readOnly
         switch try io.kind(of: layout.root) {
         case .file:
             throw StoreError(.notAStore, "not a directory", path: layout.root)
         case .missing:
-            guard options.createIfMissing, !options.readOnly else {
-                throw StoreError(.storeNotFound, "no store at this path", path: layout.root)
+            guard mayCreate else { throw StoreError(.storeNotFound, "no store at this path", path: layout.root) }
+            do throws(StoreError) {
+                try io.makeDirectory(layout.root, permissions: options.directoryPermissions)
+            } catch where error.errno == EEXIST {
+                return try prepareDirectory()  // another process made it first
             }
-            try io.makeDirectory(layout.root, permissions: options.directoryPermissions)
-            try create()
+            try io.syncDirectory(StoreLayout.parent(of: layout.root))
+            return true
         case .directory:
             let names = try io.list(layout.root)
-            if names.contains(where: { ManifestFormat.generation($0) != nil }) { return }
+            if names.contains(where: { ManifestFormat.generation($0) != nil }) { return false }
             // A directory holding only what an interrupted creation makes is finished now.
             let creationLeftovers: Set<String> = ["LOCK", "wal", "dims"]
             let isFresh = names.allSatisfy { creationLeftovers.contains($0) || $0.hasSuffix(StoreLayout.tempSuffix) }
             guard isFresh else { throw StoreError(.notAStore, "directory is not empty and holds no store manifest", path: layout.root) }
-            guard options.createIfMissing, !options.readOnly else {
-                throw StoreError(.storeNotFound, "directory holds no store", path: layout.root)
-            }
-            try create()
+            guard mayCreate else { throw StoreError(.storeNotFound, "directory holds no store", path: layout.root) }
+            return true
         }
     }
 

@@ -20,6 +20,12 @@ struct StoreLayout: Sendable {
         dimensionDirectory(dimension) + "/" + SegmentName.fileName(id: id, version: version)
     }
 
+    /// The directory containing `path` (`.` for a bare name).
+    static func parent(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return slash == path.startIndex ? "/" : String(path[..<slash])
+    }
+
     /// Temporary files end with this; they were never published and are removed on open.
     static let tempSuffix = ".tmp"
 }

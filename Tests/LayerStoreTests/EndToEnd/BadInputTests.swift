@@ -107,6 +107,39 @@ import Testing
         #expect(code { _ = try Store(path: dir.child("o"), options: testOptions { $0.filePermissions = 0o1777 }) } == .invalidArgument)
     }
 
+    @Test func theDimensionCountIsLimitedAtCommitTime() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(path: dir.child("s"), options: testOptions { $0.memtableByteCountMax = 64 << 20 })
+        try store.write { batch in
+            for d in 0..<Limits.dimensionCountMax { try batch.put([1], forKey: [1], in: "d\(d)") }
+        }
+        #expect(code { try store.put([1], forKey: [1], in: "one-too-many") } == .limitExceeded)
+        try store.put([2], forKey: [1], in: "d7")  // existing dimensions still take writes
+        #expect(try store.value(forKey: [1], in: "d7") == [2])
+    }
+
+    @Test func concurrentCreatorsMakeOneStore() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("raced")
+        let results = Locked<[StoreError.Code?]>([])
+        let stores = Locked<[Store]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            do {
+                let s = try Store(path: path, options: testOptions())
+                stores.withLock { $0.append(s) }
+                results.withLock { $0.append(nil) }
+            } catch let e as StoreError { results.withLock { $0.append(e.code) } } catch {}
+        }
+        let codes = results.withLock { $0 }
+        #expect(codes.count == 4)
+        #expect(codes.allSatisfy { $0 == nil || $0 == .locked })
+        for s in stores.withLock({ $0 }) { try s.close() }
+        let manifests = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("MANIFEST-") }
+        #expect(manifests.count == 1)
+        let store = try Store(path: path, options: testOptions())
+        try store.put("v", forKey: "k", in: "d")
+    }
+
     @Test func filePermissionsAreTheOnesAskedFor() throws {
         let dir = TemporaryDirectory()
         let path = dir.child("private")
