@@ -22,6 +22,10 @@ public enum Limits {
     static let segmentBlockCountMax = (1 << 20) - 1
     /// A record must start below this offset inside its block (20 bits of a hash slot).
     static let recordStartInBlockMax = 1 << 20
+    /// The largest LSN a store may reach (2^62): far beyond any real store, and small enough
+    /// that LSN arithmetic on values read from disk can never overflow. A file claiming more
+    /// is damaged.
+    static let lsnMax: UInt64 = 1 << 62
     /// The most segments one dimension may have: beyond it, flushes fail with
     /// ``StoreError/Code/limitExceeded`` until the dimension is compacted.
     static let segmentsPerDimensionMax = 1 << 16

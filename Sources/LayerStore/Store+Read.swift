@@ -12,7 +12,8 @@ extension Store {
     }
 
     /// Runs `body` with a snapshot taken now.
-    public func read<R>(_ body: (Snapshot) throws(StoreError) -> R) throws(StoreError) -> R {
+    /// Errors are ``StoreError``s, or whatever `body` throws.
+    public func read<R>(_ body: (Snapshot) throws -> R) throws -> R {
         try body(try snapshot())
     }
 

@@ -20,6 +20,9 @@ extension Store {
         let last = try writer.withLock { (w) throws(StoreError) -> LSN in
             if closed.load(ordering: .acquiring) { throw StoreError(.closed, "the store is closed", path: path) }
             if let failure = groupCommit.latchedFailure { throw failure }
+            guard w.wal.nextLSN + LSN(batch.count) <= Limits.lsnMax else {
+                throw StoreError(.limitExceeded, "the store has used every LSN up to \(Limits.lsnMax)", path: path)
+            }
             if !w.knownDimensions.isSuperset(of: batch.dimensions) {
                 let added = batch.dimensions.subtracting(w.knownDimensions)
                 guard w.knownDimensions.count + added.count <= Limits.dimensionCountMax else {

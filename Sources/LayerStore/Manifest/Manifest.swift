@@ -61,6 +61,7 @@ struct Manifest: Equatable, Sendable {
                 previous = segment
             }
         }
-        return generation >= 1
+        return generation >= 1 && generation < UInt64.max / 2 && checkpointLSN <= Limits.lsnMax
+            && nextSegmentID < UInt64.max / 2
     }
 }

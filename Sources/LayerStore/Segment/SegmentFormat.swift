@@ -196,7 +196,7 @@ struct SegmentHeader: Equatable, Sendable {
         let tableEnd = blockTableOffset.addingReportingOverflow(UInt64(blockCount) * UInt64(SegmentFormat.blockEntryByteCount))
         let hashEnd = hashOffset.addingReportingOverflow(UInt64(hashSlotCount) * UInt64(SegmentFormat.hashSlotByteCount))
         guard blockCount >= 1, Int(blockCount) <= Limits.segmentBlockCountMax, hashSlotCount >= 1,
-            minLSN >= 1, minLSN <= maxLSN, keyCount >= 1, keyCount <= recordCount,
+            minLSN >= 1, minLSN <= maxLSN, maxLSN <= Limits.lsnMax, keyCount >= 1, keyCount <= recordCount,
             blockTableOffset >= UInt64(SegmentFormat.headerByteCount),
             !tableEnd.overflow, tableEnd.partialValue <= hashOffset, hashOffset % 8 == 0,
             !hashEnd.overflow, hashEnd.partialValue <= footerOffset,

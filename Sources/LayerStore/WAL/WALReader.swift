@@ -61,7 +61,7 @@ enum WALReader {
             throw StoreError(.unsupportedFormat, "WAL format version \(version) is newer than \(WALFormat.formatVersion): use a newer LayerStore", path: path)
         }
         guard version == WALFormat.formatVersion, Int(headerLength) == WALFormat.headerByteCount,
-            store == storeID, fileNumber == number, reserved == 0, base >= 1
+            store == storeID, fileNumber == number, reserved == 0, base >= 1, base <= Limits.lsnMax
         else { throw .corrupted("WAL header fields are inconsistent", path: path, offset: 0) }
         return WALHeader(storeID: store, number: fileNumber, baseLSN: base, salt: salt)
     }
@@ -136,7 +136,7 @@ enum WALReader {
         let actual = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: bytes[(offset + 8)..<end]), seed: seed ^ UInt64(offset))
         guard actual == checksum else { return .bad("record checksum mismatch") }
         guard kind == WALFormat.recordKindBatch, reserved == 0, syncedDelta >= 1, UInt64(syncedDelta) <= firstLSN,
-            count >= 1, count <= Limits.batchOperationCountMax
+            count >= 1, count <= Limits.batchOperationCountMax, firstLSN <= Limits.lsnMax
         else { return .bad("record header fields are invalid") }
         if let expectedLSN, firstLSN != expectedLSN {
             return .bad("record starts at LSN \(firstLSN), expected \(expectedLSN)")
