@@ -18,6 +18,8 @@ struct GetCommand: ParsableCommand {
     @Argument(help: "The dimension.") var dimension: String
     @Argument(help: "The key (UTF-8 text).") var key: String
 
+    func validate() throws { try checkText(key, "KEY") }
+
     func run() throws {
         var options = StoreOptions()
         options.readOnly = true
@@ -44,6 +46,8 @@ struct ScanCommand: ParsableCommand {
     @Argument(help: "The dimension.") var dimension: String
     @Option(help: "Only keys starting with this prefix.") var prefix: String = ""
     @Flag(help: "Print only the keys.") var keysOnly = false
+
+    func validate() throws { try checkText(prefix, "--prefix") }
 
     func run() throws {
         var options = StoreOptions()

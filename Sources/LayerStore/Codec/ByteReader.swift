@@ -96,6 +96,44 @@ package struct ByteReader {
     }
 }
 
+/// The offset of the first non-zero byte of `bytes[from...]`, or `nil` if all are zero. Runs at
+/// `memcmp` speed (compared a page at a time against zeros): preallocated log space is mostly
+/// zeros, and recovery scans it.
+package func firstNonZeroByte(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int? {
+    let chunk = zeroPage.count
+    var i = max(0, start)
+    while i < bytes.count {
+        let n = min(chunk, bytes.count - i)
+        // Safe: `i + n <= bytes.count`, and the zero page holds at least `n` bytes.
+        let equal = zeroPage.withUnsafeBytes { memcmp(bytes.baseAddress! + i, $0.baseAddress!, n) == 0 }
+        if !equal {
+            for j in i..<(i + n) where bytes[j] != 0 { return j }
+        }
+        i += n
+    }
+    return nil
+}
+
+/// The offset just past the last non-zero byte of `bytes[from...]` (`from` if all are zero).
+package func endOfNonZeroBytes(_ bytes: UnsafeRawBufferPointer, from start: Int) -> Int {
+    let chunk = zeroPage.count
+    var end = bytes.count
+    while end > start {
+        let n = min(chunk, end - start)
+        // Safe: `end - n >= start >= 0`.
+        let equal = zeroPage.withUnsafeBytes { memcmp(bytes.baseAddress! + end - n, $0.baseAddress!, n) == 0 }
+        if !equal {
+            var j = end
+            while j > end - n && bytes[j - 1] == 0 { j -= 1 }
+            return j
+        }
+        end -= n
+    }
+    return start
+}
+
+private let zeroPage = [UInt8](repeating: 0, count: 4096)
+
 /// Byte-wise lexicographic order of two keys (shorter first on a common prefix): the order of
 /// keys in segments, scans and the memtable.
 @inline(__always)

@@ -97,8 +97,11 @@ enum WALReader {
         var later = 0
         var candidate = offset + WALFormat.recordAlignment
         while candidate + WALFormat.recordHeaderByteCount <= bytes.count {
-            if ByteReader.u64(bytes, at: candidate) != 0,
-                case .record(let rec) = record(bytes, at: candidate, seed: seed, expectedLSN: nil), rec.firstLSN >= expectedLSN {
+            // Skip zeros at memory speed: a record header is never all zero.
+            guard let nonZero = firstNonZeroByte(bytes, from: candidate) else { break }
+            candidate = max(candidate, nonZero & ~(WALFormat.recordAlignment - 1))
+            guard candidate + WALFormat.recordHeaderByteCount <= bytes.count else { break }
+            if case .record(let rec) = record(bytes, at: candidate, seed: seed, expectedLSN: nil), rec.firstLSN >= expectedLSN {
                 if rec.syncedLSN >= expectedLSN {
                     return .damaged(offset: offset, reason: "\(reason); the record at \(candidate) was written after LSN \(expectedLSN) was durable")
                 }
@@ -150,19 +153,12 @@ enum WALReader {
     }
 
     private static func isZero(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>) -> Bool {
-        var i = range.lowerBound
-        while i + 8 <= range.upperBound {
-            if ByteReader.u64(bytes, at: i) != 0 { return false }
-            i += 8
-        }
-        return bytes[i..<range.upperBound].allSatisfy { $0 == 0 }
+        guard let first = firstNonZeroByte(UnsafeRawBufferPointer(rebasing: bytes[0..<range.upperBound]), from: range.lowerBound) else { return true }
+        return first >= range.upperBound
     }
 
     /// The length of `bytes[from...]` up to and including its last non-zero byte.
     private static func nonZeroExtent(_ bytes: UnsafeRawBufferPointer, from offset: Int) -> Int {
-        var end = bytes.count
-        while end - 8 >= offset && ByteReader.u64(bytes, at: end - 8) == 0 { end -= 8 }
-        while end > offset && bytes[end - 1] == 0 { end -= 1 }
-        return end - offset
+        endOfNonZeroBytes(bytes, from: offset) - offset
     }
 }
