@@ -16,41 +16,86 @@ extension Store {
         }
         if batch.isEmpty { return lastLSN }
         if frozenCount.load(ordering: .relaxed) >= 2 { try waitForFlushCapacity() }
-        var froze = false
-        let last = try writer.withLock { (w) throws(StoreError) -> LSN in
-            if closed.load(ordering: .acquiring) { throw StoreError(.closed, "the store is closed", path: path) }
-            if let failure = groupCommit.latchedFailure { throw failure }
-            guard w.wal.nextLSN + LSN(batch.count) <= Limits.lsnMax else {
-                throw StoreError(.limitExceeded, "the store has used every LSN up to \(Limits.lsnMax)", path: path)
-            }
-            if !w.knownDimensions.isSuperset(of: batch.dimensions) {
-                let added = batch.dimensions.subtracting(w.knownDimensions)
-                guard w.knownDimensions.count + added.count <= Limits.dimensionCountMax else {
-                    throw StoreError(.limitExceeded, "the store would exceed \(Limits.dimensionCountMax) dimensions", path: path)
-                }
-                w.knownDimensions.formUnion(added)
-            }
-            let first = try w.wal.append(batch, syncedLSN: groupCommit.durable) { groupCommit.markDurable($0) }
-            batch.payload.bytes.withUnsafeBytes { w.active.apply(payload: $0, count: batch.count, firstLSN: first) }
-            let last = first + LSN(batch.count) - 1
-            if options.durability == .bufferedUnsynced { visibleLSN.store(last, ordering: .releasing) }
-            if w.active.byteCount >= options.memtableByteCountMax {
-                try freeze(w)
-                froze = true
-            }
-            return last
+        return try groupCommit.commit(batch, groupByteCountMax: Store.groupByteCountMax) { group in
+            commitGroup(group, writer: writer, groupCommit: groupCommit)
         }
-        if options.durability == .sync {
-            try groupCommit.waitUntilDurable(last) { () throws(StoreError) -> LSN in
-                // Capture what the sync covers before syncing: records appended later may miss it.
-                let (file, covered) = writer.withLock { ($0.wal.current, $0.wal.nextLSN - 1) }
-                // No current file: the last roll already synced everything up to `covered`.
-                if let file { try io.syncData(file.fd, path: file.path) }
-                return covered
+    }
+
+    /// A leader stops adding batches to its group at this size: large enough to carry a burst
+    /// of small commits in one write, small enough to keep one group's latency bounded.
+    static let groupByteCountMax = 8 << 20
+
+    /// The leader's work for one group: check each batch, append the valid ones with one
+    /// write, apply them to the memtable, then make them durable with one sync.
+    private func commitGroup(_ group: [WriteBatch], writer: Locked<WriterState>, groupCommit: GroupCommit) -> GroupCommit.GroupOutcome {
+        var results = [Result<LSN, StoreError>](repeating: .failure(StoreError(.closed, "the store is closed", path: path)), count: group.count)
+        var froze = false
+        var syncTarget: (file: WALFile, covered: LSN)?
+        do throws(StoreError) {
+            try writer.withLock { (w) throws(StoreError) in
+                if closed.load(ordering: .acquiring) { throw StoreError(.closed, "the store is closed", path: path) }
+                var accepted: [Int] = []
+                var lsn = w.wal.nextLSN
+                for (i, batch) in group.enumerated() {
+                    do throws(StoreError) {
+                        try admit(batch, startingAt: lsn, w)
+                        accepted.append(i)
+                        lsn += LSN(batch.count)
+                    } catch {
+                        results[i] = .failure(error)
+                    }
+                }
+                guard !accepted.isEmpty else { return }
+                let batches = accepted.map { group[$0] }
+                let firsts = try w.wal.append(batches, syncedLSN: groupCommit.durable) { groupCommit.markDurable($0) }
+                for (i, first) in zip(accepted, firsts) {
+                    let batch = group[i]
+                    batch.payload.bytes.withUnsafeBytes { w.active.apply(payload: $0, count: batch.count, firstLSN: first) }
+                    results[i] = .success(first + LSN(batch.count) - 1)
+                }
+                let last = w.wal.nextLSN - 1
+                if options.durability == .bufferedUnsynced {
+                    visibleLSN.store(last, ordering: .releasing)
+                } else if let file = w.wal.current {
+                    syncTarget = (file, last)
+                }
+                if w.active.byteCount >= options.memtableByteCountMax {
+                    try freeze(w)
+                    froze = true
+                }
             }
+        } catch {
+            // Nothing of the group was written (the append undoes itself), or it was written but
+            // the freeze's roll failed: either way no batch is acknowledged.
+            return GroupCommit.GroupOutcome(results: group.map { _ in .failure(error) }, synced: .success(nil))
         }
         if froze { scheduleFlushIfNeeded() }
-        return last
+        guard options.durability == .sync else { return GroupCommit.GroupOutcome(results: results, synced: .success(nil)) }
+        // The sync runs outside the writer lock: the next group can gather meanwhile.
+        guard let (file, covered) = syncTarget else {
+            // The roll of a freeze already synced everything.
+            return GroupCommit.GroupOutcome(results: results, synced: .success(nil))
+        }
+        do throws(StoreError) {
+            try io.syncData(file.fd, path: file.path)
+            return GroupCommit.GroupOutcome(results: results, synced: .success(covered))
+        } catch {
+            return GroupCommit.GroupOutcome(results: results, synced: .failure(error))
+        }
+    }
+
+    /// Checks one batch against the store-wide limits before it is written.
+    private func admit(_ batch: WriteBatch, startingAt lsn: LSN, _ w: WriterState) throws(StoreError) {
+        guard lsn + LSN(batch.count) <= Limits.lsnMax else {
+            throw StoreError(.limitExceeded, "the store has used every LSN up to \(Limits.lsnMax)", path: path)
+        }
+        if !w.knownDimensions.isSuperset(of: batch.dimensions) {
+            let added = batch.dimensions.subtracting(w.knownDimensions)
+            guard w.knownDimensions.count + added.count <= Limits.dimensionCountMax else {
+                throw StoreError(.limitExceeded, "the store would exceed \(Limits.dimensionCountMax) dimensions", path: path)
+            }
+            w.knownDimensions.formUnion(added)
+        }
     }
 
     /// Builds a batch with `body` and commits it atomically. Returns the LSN of the batch's
@@ -98,13 +143,17 @@ extension Store {
         guard let writer, let groupCommit else {
             throw StoreError(.readOnly, "the store was opened read-only", path: path)
         }
-        let target = writer.withLock { $0.wal.nextLSN - 1 }
-        try groupCommit.waitUntilDurable(target) { () throws(StoreError) -> LSN in
-            let (file, covered) = writer.withLock { ($0.wal.current, $0.wal.nextLSN - 1) }
-            if let file { try io.syncData(file.fd, path: file.path) }
-            return covered
-        }
         if let failure = groupCommit.latchedFailure { throw failure }
+        let (file, covered) = writer.withLock { ($0.wal.current, $0.wal.nextLSN - 1) }
+        // No current file: the last roll already synced everything up to `covered`.
+        guard let file else { return groupCommit.markDurable(covered) }
+        do throws(StoreError) {
+            try io.syncData(file.fd, path: file.path)
+        } catch {
+            groupCommit.fail(error)
+            throw groupCommit.latchedFailure ?? error
+        }
+        groupCommit.markDurable(covered)
     }
 
     /// Freezes the active memtable: rolls the WAL (so the next file starts with the next write)

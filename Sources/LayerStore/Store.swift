@@ -114,6 +114,9 @@ public final class Store: Sendable {
         if !closed.load(ordering: .acquiring) { try? close() }
     }
 
+    /// Commit groups (one WAL write and one sync each) since open (for measurements).
+    package var walSyncCount: Int { groupCommit?.groupCount ?? 0 }
+
     /// `true` if the store was opened with ``StoreOptions/readOnly``.
     public var isReadOnly: Bool { writer == nil }
 
@@ -155,8 +158,16 @@ public final class Store: Sendable {
 private final class VisibleLSNPublisher: @unchecked Sendable {
     // Safe to share: `store` is set once, during the store's init, before any commit can run.
     weak var store: Store?
+    /// Raises the visible LSN to `lsn` (never lowers it: in buffered mode appends run ahead of
+    /// durability, and a late sync must not hide them again).
     func publish(_ lsn: LSN) {
-        store?.visibleLSN.store(lsn, ordering: .releasing)
+        guard let store else { return }
+        var current = store.visibleLSN.load(ordering: .relaxed)
+        while current < lsn {
+            let (exchanged, original) = store.visibleLSN.compareExchange(expected: current, desired: lsn, ordering: .releasing)
+            if exchanged { return }
+            current = original
+        }
     }
 }
 

@@ -192,6 +192,7 @@ struct DemoRun {
             let failures = Atomic(0)
             let value = [UInt8](repeating: 7, count: profile.valueByteCount)
             let group = DispatchGroup()
+            let syncsBefore = store.walSyncCount
             let start = monotonicNanoseconds()
             for t in 0..<committers {
                 group.enter()
@@ -215,7 +216,8 @@ struct DemoRun {
             guard failures.value == 0 else { throw StoreError(.ioFailure, "\(failures.value) commits failed") }
             let rate = Double(done.value) / elapsed
             if baseline == 0 { baseline = rate }
-            line += " \(committers): \(Int(rate)) (\(fixed(rate / baseline, 1))x)"
+            let perSync = Double(done.value) / Double(max(1, store.walSyncCount - syncsBefore))
+            line += " \(committers): \(Int(rate)) (\(fixed(rate / baseline, 1))x, \(fixed(perSync, 1)) per sync)"
         }
         print(line)
     }

@@ -60,7 +60,11 @@ struct StoreOpener {
         report.skippedManifests = skipped.map { "\($0.name): \($0.reason)" }
         report.checkpointLSN = manifest.checkpointLSN
         if !options.readOnly {
-            try removeUnpublished(manifest: manifest, report: &report)
+            // With a manifest passed over, files it may list are not touched: `recover` decides.
+            let referenced = skipped.isEmpty ? Set(all.prefix(ManifestStore.keptCount).flatMap { m in
+                m.dimensions.flatMap { d in d.segments.map { d.name + "/" + SegmentName.fileName(id: $0.id, version: $0.version) } }
+            }) : nil
+            try removeUnpublished(manifest: manifest, referenced: referenced, report: &report)
         }
         let mmap = MmapManager(segmentAdvice: .normal)
         var segments: [String: [Segment]] = [:]
@@ -130,9 +134,10 @@ struct StoreOpener {
             .publish(Manifest.initial(storeID: storeID))
     }
 
-    /// Removes temporary files (never published) and segment files that no manifest published
-    /// yet (ids at or above the manifest's next id): both are leftovers of an interrupted flush.
-    private func removeUnpublished(manifest: Manifest, report: inout RecoveryReport) throws(StoreError) {
+    /// Removes temporary files (never published) and segment files no kept manifest lists
+    /// (ids at or above the manifest's next id, or, when `referenced` is given, any id it does
+    /// not hold): leftovers of an interrupted or failed flush, whose records the WAL still has.
+    private func removeUnpublished(manifest: Manifest, referenced: Set<String>?, report: inout RecoveryReport) throws(StoreError) {
         for name in try io.list(layout.root) where name.hasSuffix(StoreLayout.tempSuffix) {
             try io.remove(layout.root + "/" + name)
             report.removedTempFiles.append(name)
@@ -145,7 +150,8 @@ struct StoreOpener {
                 if name.hasSuffix(StoreLayout.tempSuffix) {
                     try io.remove(directory + "/" + name)
                     report.removedTempFiles.append(dimension + "/" + name)
-                } else if let (id, _) = SegmentName.parse(name), id >= manifest.nextSegmentID {
+                } else if let (id, _) = SegmentName.parse(name),
+                    id >= manifest.nextSegmentID || referenced.map({ !$0.contains(dimension + "/" + name) }) == true {
                     try io.remove(directory + "/" + name)
                     report.removedUnpublishedSegments.append(dimension + "/" + name)
                 }

@@ -80,6 +80,15 @@ enum WALReplay {
                                         discardedRecordCount: discarded, truncated: truncateTornTail)
             }
         }
+        // What was replayed counts as durable from now on (new writes go to a new file after it),
+        // so a writer makes the last file durable: after a process crash its tail may still sit
+        // unsynced in the page cache.
+        if truncateTornTail, let last = headers.last {
+            let path = directory + "/" + WALFormat.fileName(last.number)
+            let fd = try io.open(path, [.write], permissions: 0)
+            defer { io.close(fd) }
+            try io.syncData(fd, path: path)
+        }
         return WALReplayResult(nextLSN: expected, files: headers.map { ($0.number, $0.header!.baseLSN) })
     }
 

@@ -63,6 +63,7 @@ package final class Condition: @unchecked Sendable {
     /// wait in a loop on their predicate.
     package func wait(_ lock: Lock) { pthread_cond_wait(cond, lock.mutex) }
     package func broadcast() { pthread_cond_broadcast(cond) }
+    package func signal() { pthread_cond_signal(cond) }
 }
 
 /// A value guarded by a ``Lock``.

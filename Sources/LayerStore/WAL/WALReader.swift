@@ -43,7 +43,7 @@ enum WALEnd: Equatable {
 
 enum WALReader {
     /// Decodes and checks the 64-byte header of WAL file `number`. The checksum is checked
-    /// before the version: a newer format keeps the header's first 16 bytes and its checksum
+    /// before the version: a newer format keeps the magic, the version field and the checksum
     /// in place (Formats/README.md § Versioning), so a failing checksum is damage.
     static func header(_ bytes: UnsafeRawBufferPointer, number: UInt64, storeID: UInt64, path: String) throws(StoreError) -> WALHeader {
         var r = ByteReader(bytes)

@@ -52,23 +52,33 @@ final class WALWriter {
     /// A failed append that could not be undone: the file's tail is unknown, so the writer stops.
     private(set) var failure: StoreError?
 
-    /// Appends one batch record (not yet durable) and returns its first LSN.
+    /// Appends one record per batch with one write (not yet durable); returns each batch's
+    /// first LSN.
     /// - Parameters:
-    ///   - syncedLSN: every LSN up to this one is durable now; recorded in the record, so that
+    ///   - syncedLSN: every LSN up to this one is durable now; recorded in each record, so that
     ///     recovery can tell a crash's out-of-order writes from lost acknowledged data.
     ///   - beforeRoll: called with the last LSN of the old file once it is durable, when the
-    ///     record does not fit and the writer rolls.
-    func append(_ batch: WriteBatch, syncedLSN: LSN, beforeRoll: (LSN) -> Void) throws(StoreError) -> LSN {
-        precondition(batch.count > 0, "empty batches are not written")
+    ///     records do not fit and the writer rolls.
+    func append(_ batches: [WriteBatch], syncedLSN: LSN, beforeRoll: (LSN) -> Void) throws(StoreError) -> [LSN] {
+        precondition(!batches.isEmpty && batches.allSatisfy { $0.count > 0 }, "empty batches are not written")
         if let failure { throw failure }
-        let total = Int64(WALWriter.recordByteCount(payload: batch.byteCount))
+        let total = batches.reduce(0) { $0 + Int64(WALWriter.recordByteCount(payload: $1.byteCount)) }
         if let file = current, appendOffset + total > file.allocatedByteCount {
             try roll(durable: beforeRoll)
         }
         let file: WALFile
         if let current { file = current } else { file = try createFile(minimumByteCount: total + Int64(WALFormat.headerByteCount)) }
-        let first = nextLSN
-        encode(batch, firstLSN: first, syncedLSN: syncedLSN, seed: file.recordSeed, at: UInt64(appendOffset))
+        scratch.removeAll()
+        var firsts: [LSN] = []
+        firsts.reserveCapacity(batches.count)
+        var lsn = nextLSN
+        for batch in batches {
+            firsts.append(lsn)
+            WALWriter.encodeRecord(batch, firstLSN: lsn, syncedLSN: min(syncedLSN, lsn - 1), seed: file.recordSeed,
+                                   offset: UInt64(appendOffset) + UInt64(scratch.count), into: &scratch)
+            lsn += LSN(batch.count)
+        }
+        assert(Int64(scratch.count) == total)
         do throws(StoreError) {
             try scratch.bytes.withBytes { (raw) throws(StoreError) in
                 try io.write(file.fd, path: file.path, raw, at: appendOffset)
@@ -78,8 +88,8 @@ final class WALWriter {
             throw error
         }
         appendOffset += total
-        nextLSN += LSN(batch.count)
-        return first
+        nextLSN = lsn
+        return firsts
     }
 
     /// A write failed part-way: put zeros back where the record was going, so no torn record is
@@ -118,7 +128,7 @@ final class WALWriter {
     /// Gives back the preallocated space behind the last record (at a clean close: the file is
     /// synced and nothing more will be appended to it).
     func trimAndClose() throws(StoreError) {
-        guard let file = current else { return }
+        guard failure == nil, let file = current else { return }
         try sync()
         try io.truncate(file.fd, path: file.path, length: appendOffset)
         try io.sync(file.fd, path: file.path)
@@ -148,12 +158,6 @@ final class WALWriter {
             removed = true
         }
         if removed { try io.syncDirectory(directory) }
-    }
-
-    /// Encodes the record into `scratch`.
-    private func encode(_ batch: WriteBatch, firstLSN: LSN, syncedLSN: LSN, seed: UInt64, at offset: UInt64) {
-        scratch.removeAll()
-        WALWriter.encodeRecord(batch, firstLSN: firstLSN, syncedLSN: syncedLSN, seed: seed, offset: offset, into: &scratch)
     }
 
     /// Appends the record for `batch` at file offset `offset` of a file whose record seed is

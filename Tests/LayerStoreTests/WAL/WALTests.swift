@@ -17,7 +17,7 @@ import Testing
             for o in 0..<ops {
                 try batch.put([UInt8](repeating: UInt8(o), count: valueSize), forKey: Array("k\(b)-\(o)".utf8), in: "d")
             }
-            _ = try writer.append(batch, syncedLSN: synced ? writer.nextLSN - 1 : firstLSN - 1) { _ in }
+            _ = try writer.append([batch], syncedLSN: synced ? writer.nextLSN - 1 : firstLSN - 1) { _ in }
         }
         try writer.sync()
         return dir.path + "/" + WALFormat.fileName(1)
@@ -180,13 +180,13 @@ import Testing
                                fileByteCount: 1 << 16, permissions: 0o644)
         var batch = WriteBatch()
         try batch.put([1, 2, 3], forKey: [9], in: "d")
-        _ = try writer.append(batch, syncedLSN: writer.nextLSN - 1) { durable.append($0) }
+        _ = try writer.append([batch], syncedLSN: writer.nextLSN - 1) { durable.append($0) }
         try writer.roll { durable.append($0) }
         #expect(durable == [1])
         #expect(dir.files() == [WALFormat.fileName(1)])
         try writer.roll { durable.append($0) }  // nothing to roll: no new file, no callback
         #expect(durable == [1])
-        _ = try writer.append(batch, syncedLSN: writer.nextLSN - 1) { durable.append($0) }
+        _ = try writer.append([batch], syncedLSN: writer.nextLSN - 1) { durable.append($0) }
         #expect(dir.files() == [WALFormat.fileName(1), WALFormat.fileName(2)])
         #expect(writer.files.map(\.baseLSN) == [1, 2])
         try writer.dropFiles(coveredBy: 1)
