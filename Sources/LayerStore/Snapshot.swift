@@ -26,8 +26,15 @@ public final class Snapshot: Sendable {
     /// - Returns: `body`'s result, or `nil` if the key has no visible value.
     /// - Throws: `corrupted` if a block or index the read needs fails its checksum (naming file
     ///   and offset); `invalidArgument` for an invalid name or key.
+    @inlinable
     public func withValue<R>(forKey key: [UInt8], in dimension: String, _ body: (RawSpan) -> R) throws(StoreError) -> R? {
-        try Reader.withValue(state, lsn: lsn, key: key, dimension: dimension, body)
+        try lookup(key, in: dimension).withValue(body)
+    }
+
+    /// The non-generic part of a point read on this snapshot.
+    @usableFromInline
+    func lookup(_ key: [UInt8], in dimension: String) throws(StoreError) -> ValueLookup {
+        try Reader.lookup(state, lsn: lsn, key: key, dimension: dimension)
     }
 
     /// A copy of the value of `key` in `dimension`, or `nil`.

@@ -19,12 +19,17 @@ extension Store {
 
     /// Calls `body` with the current value of `key` in `dimension`, zero-copy; `nil` if missing.
     /// The `RawSpan` is valid only inside `body`. No snapshot object is allocated.
-    @inline(__always)
+    @inlinable
     public func withValue<R>(forKey key: [UInt8], in dimension: String, _ body: (RawSpan) -> R) throws(StoreError) -> R? {
+        try lookup(key, in: dimension).withValue(body)
+    }
+
+    /// The non-generic part of a point read on the current state.
+    @usableFromInline
+    func lookup(_ key: [UInt8], in dimension: String) throws(StoreError) -> ValueLookup {
         try checkOpen()
         let lsn = visibleLSN.load(ordering: .acquiring)
-        let state = currentState()
-        return try Reader.withValue(state, lsn: lsn, key: key, dimension: dimension, body)
+        return try Reader.lookup(currentState(), lsn: lsn, key: key, dimension: dimension)
     }
 
     /// A copy of the current value of `key` in `dimension`, or `nil`.

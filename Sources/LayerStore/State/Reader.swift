@@ -6,32 +6,59 @@
 //! versions. Segment data is read through the mapping with no lock; values are handed out as
 //! views into the mapping, valid only inside the caller's closure.
 
+/// Where a point read found its value. The bytes stay valid while `owner` is alive.
+@usableFromInline
+enum ValueLookup {
+    case missing
+    /// In a segment's mapping; `owner` keeps the mapping alive.
+    case mapped(UnsafeRawBufferPointer, owner: AnyObject)
+    /// In the memtable.
+    case memory([UInt8])
+
+    /// Calls `body` with the value's bytes, or returns `nil` if it is missing.
+    @inlinable
+    func withValue<R>(_ body: (RawSpan) -> R) -> R? {
+        switch self {
+        case .missing: return nil
+        case .mapped(let bytes, let owner): return withExtendedLifetime(owner) { body(bytes.bytes) }
+        case .memory(let bytes): return bytes.withUnsafeBytes { body($0.bytes) }
+        }
+    }
+}
+
 enum Reader {
-    /// Calls `body` with the value of `key` in `dimension` as of `lsn`, or returns `nil`.
-    @inline(__always)
-    static func withValue<R>(
-        _ state: StoreState, lsn: LSN, key: [UInt8], dimension: String, _ body: (RawSpan) -> R
-    ) throws(StoreError) -> R? {
+    /// Finds the value of `key` in `dimension` as of `lsn`. Not generic, so the read path is
+    /// compiled once, and a caller's closure is specialised in the caller (no runtime metadata
+    /// lookups per read).
+    static func lookup(_ state: StoreState, lsn: LSN, key: [UInt8], dimension: String) throws(StoreError) -> ValueLookup {
         for memtable in state.memtables where !memtable.isEmpty {
             if let version = memtable.lookup(key, in: dimension, snapshotLSN: lsn) {
-                if version.isDelete { return nil }
-                return version.value.withUnsafeBytes { body($0.bytes) }
+                return version.isDelete ? .missing : .memory(version.value)
             }
         }
         guard let segments = state.segments[dimension] else {
             try validateQuery(dimension: dimension, key: key)
-            return nil
+            return .missing
         }
-        return try key.withBytes { (k) throws(StoreError) -> R? in
-            guard !k.isEmpty else { throw StoreError(.invalidArgument, "a key must not be empty") }
-            for segment in segments {
-                if let record = try segment.find(k, snapshotLSN: lsn) {
-                    if record.isDelete { return nil }
-                    return withExtendedLifetime(segment) { body(record.value.bytes) }
-                }
+        var failure: StoreError?
+        let found: ValueLookup = key.withUnsafeBytes { k in
+            guard !k.isEmpty else {
+                failure = StoreError(.invalidArgument, "a key must not be empty")
+                return .missing
             }
-            return nil
+            do throws(StoreError) {
+                for segment in segments {
+                    if let record = try segment.find(k, snapshotLSN: lsn) {
+                        return record.isDelete ? .missing : .mapped(record.value, owner: segment)
+                    }
+                }
+            } catch {
+                failure = error
+            }
+            return .missing
         }
+        if let failure { throw failure }
+        return found
     }
 
     /// A query that finds nothing still gets a typed error if its arguments are invalid.
