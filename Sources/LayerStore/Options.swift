@@ -29,6 +29,9 @@ public struct StoreOptions: Sendable, Equatable {
     public var blockByteCountTarget = 16 << 10
     /// When block checksums are verified on reads. Default ``BlockVerification/firstRead``.
     public var blockVerification: BlockVerification = .firstRead
+    /// How segments will mostly be read, passed to the kernel (`madvise`) for every mapping:
+    /// it decides how much the kernel reads ahead on a page fault. Default ``AccessPattern/normal``.
+    public var accessPattern: AccessPattern = .normal
     /// Permissions of new files (directories get the execute bits where read is set).
     /// Default `0o644`; `0o600` keeps a store private to its owner.
     public var filePermissions: UInt32 = 0o644
@@ -56,5 +59,23 @@ public struct StoreOptions: Sendable, Equatable {
     /// Directory permissions derived from file permissions: `x` wherever `r` is set.
     var directoryPermissions: UInt32 {
         filePermissions | ((filePermissions & 0o444) >> 2)
+    }
+}
+
+/// How a store's segments will mostly be read (a hint for the kernel's readahead).
+public enum AccessPattern: Sendable, Equatable {
+    /// The kernel's default readahead.
+    case normal
+    /// Mostly point reads: no readahead beyond the page touched, so a cold read costs one page.
+    case random
+    /// Mostly scans: aggressive readahead.
+    case sequential
+
+    var advice: MmapManager.Advice {
+        switch self {
+        case .normal: return .normal
+        case .random: return .random
+        case .sequential: return .sequential
+        }
     }
 }

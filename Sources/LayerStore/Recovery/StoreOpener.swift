@@ -66,7 +66,7 @@ struct StoreOpener {
             }) : nil
             try removeUnpublished(manifest: manifest, referenced: referenced, report: &report)
         }
-        let mmap = MmapManager(segmentAdvice: .normal)
+        let mmap = MmapManager(segmentAdvice: options.accessPattern.advice)
         var segments: [String: [Segment]] = [:]
         for dimension in manifest.dimensions {
             segments[dimension.name] = try dimension.segments.reversed().map { (d) throws(StoreError) in
