@@ -51,7 +51,7 @@ let package = Package(
         ),
         .testTarget(
             name: "LayerStoreTests",
-            dependencies: ["LayerStore"],
+            dependencies: ["LayerStore", "LayerStoreWorkload"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -3,6 +3,7 @@
 //! byte-exact snapshots of a store directory.
 
 import Foundation
+import LayerStoreWorkload
 import Testing
 
 #if canImport(Glibc)
@@ -146,18 +147,8 @@ struct DirectorySnapshot: Equatable, CustomStringConvertible {
     }
 }
 
-/// SplitMix64: a small seeded generator so every run of a seed does the same thing.
-struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Seeded, reproducible random numbers for tests: the workload's splitmix64.
+typealias SeededRandom = SplitMix64
 
 /// Lines arriving on a child's stdout, collected by a background thread.
 final class LineCollector: @unchecked Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import LayerStoreWorkload
 @testable import LayerStore
 
 /// A fresh directory under the system temp dir, removed when the value is released.
@@ -34,18 +35,8 @@ extension String {
     var bytes: [UInt8] { Array(utf8) }
 }
 
-/// Splitmix64: deterministic pseudo-random numbers for reproducible tests.
-struct SeededRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// Seeded, reproducible random numbers for tests: the workload's splitmix64.
+typealias SeededRandom = SplitMix64
 
 /// Options for small, fast test stores.
 func testOptions(_ adjust: (inout StoreOptions) -> Void = { _ in }) -> StoreOptions {
