@@ -45,13 +45,9 @@ extension Store {
     private func runPendingFlushes() throws(StoreError) {
         guard let writer else { return }
         while let (memtable, lastLSN, manifest) = writer.withLock({ w in w.frozen.first.map { ($0.memtable, $0.lastLSN, w.manifest) } }) {
-            do throws(StoreError) {
-                try flushOne(memtable, lastLSN: lastLSN, manifest: manifest, writer: writer)
-                flushStatus.withLock { $0.failure = nil }
-            } catch {
-                flushStatus.withLock { $0.failure = error }
-                throw error
-            }
+            // A failure leaves the memtable frozen (its writes stay readable and in the WAL): the
+            // next flush retries it, and back-pressure hands the error to committers.
+            try flushOne(memtable, lastLSN: lastLSN, manifest: manifest, writer: writer)
         }
     }
 

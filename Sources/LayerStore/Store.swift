@@ -56,7 +56,6 @@ public final class Store: Sendable {
     }()
     /// Marks the flush queue, so code can tell it runs there.
     static let flushQueueKey = DispatchSpecificKey<Bool>()
-    let flushStatus = Locked(FlushStatus())
     let closed = Atomic<Bool>(false)
     /// Frozen memtables waiting for a flush (a lock-free hint for back-pressure).
     let frozenCount = Atomic<Int>(0)
@@ -202,10 +201,4 @@ final class WriterState {
         if lockFD >= 0 { io.close(lockFD) }
         lockFD = -1
     }
-}
-
-/// The outcome of background flushes, for ``Store/flush()`` and back-pressure.
-struct FlushStatus {
-    var failure: StoreError?
-    var running = false
 }
