@@ -51,6 +51,11 @@ extension Store {
         }
     }
 
+    var segmentWriter: SegmentWriter {
+        SegmentWriter(io: io, layout: layout, storeID: storeID, blockByteCountTarget: options.blockByteCountTarget,
+                      filePermissions: options.filePermissions, directoryPermissions: options.directoryPermissions)
+    }
+
     private func flushOne(_ memtable: Memtable, lastLSN: LSN, manifest: Manifest, writer: Locked<WriterState>) throws(StoreError) {
         var next = manifest
         next.generation += 1
@@ -70,18 +75,11 @@ extension Store {
                 return id
             }
             next.nextSegmentID = id + 1
-            let bytes = try buildSegment(entries, dimension: dimension, id: id)
-            let segmentPath = layout.segmentPath(dimension: dimension, id: id, version: 1)
-            try writeSegmentFile(bytes, path: segmentPath, dimension: dimension)
-            let segment = try Segment(io: io, path: segmentPath, storeID: storeID, id: id, version: 1, listed: nil,
-                                      manager: mmap, verification: options.blockVerification)
-            let descriptor = SegmentDescriptor(
-                id: id, version: 1, codec: segment.header.codec, minLSN: segment.header.minLSN,
-                maxLSN: segment.header.maxLSN, recordCount: segment.header.recordCount, fileLength: segment.header.fileLength)
-            // Paired check: what was just written reads back as what was meant.
-            guard descriptor.fileLength == UInt64(bytes.count), descriptor.recordCount == UInt64(entries.reduce(0) { $0 + $1.versions.count }) else {
-                throw StoreError.corrupted("a new segment does not read back as written", path: segmentPath)
-            }
+            let (descriptor, segmentPath) = try segmentWriter.write(entries, dimension: dimension, id: id)
+            // Paired check: the new file maps and reads back as the descriptor says.
+            let segment = try Segment(io: io, path: segmentPath, storeID: storeID, id: id, version: 1,
+                                      listed: (descriptor, dimension), manager: mmap,
+                                      verification: options.blockVerification)
             if let i = next.dimensions.firstIndex(where: { $0.name == dimension }) {
                 next.dimensions[i].segments.append(descriptor)
             } else {
@@ -110,47 +108,5 @@ extension Store {
             }
             try w.wal.dropFiles(coveredBy: w.keptCheckpoints.min() ?? 0)
         }
-    }
-
-    /// Encodes one dimension's entries as a segment file.
-    private func buildSegment(_ entries: [MemKeyVersions], dimension: String, id: UInt64) throws(StoreError) -> [UInt8] {
-        var minLSN = LSN.max
-        for entry in entries { for v in entry.versions { minLSN = min(minLSN, v.lsn) } }
-        var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: 1, dimension: dimension,
-                                     baseLSN: minLSN, blockByteCountTarget: options.blockByteCountTarget)
-        for entry in entries {
-            for version in entry.versions {
-                try entry.key.withBytes { (key) throws(StoreError) in
-                    try version.value.withBytes { (value) throws(StoreError) in
-                        try builder.add(key: key, lsn: version.lsn, isDelete: version.isDelete, value: value)
-                    }
-                }
-            }
-        }
-        return builder.finish(newestRecordTime: Syscalls.wallClockNanoseconds())
-    }
-
-    /// Writes a segment durably under its final name: temp file, reserve, write, fsync, rename,
-    /// fsync the directory.
-    private func writeSegmentFile(_ bytes: [UInt8], path: String, dimension: String) throws(StoreError) {
-        let directory = layout.dimensionDirectory(dimension)
-        if try io.kind(of: directory) == .missing {
-            try io.makeDirectory(directory, permissions: options.directoryPermissions)
-            try io.syncDirectory(layout.dimensionsDirectory)
-        }
-        let temp = path + StoreLayout.tempSuffix
-        try? io.remove(temp)
-        let fd = try io.open(temp, [.write, .create, .exclusive], permissions: options.filePermissions)
-        do throws(StoreError) {
-            defer { io.close(fd) }
-            try io.allocate(fd, path: temp, offset: 0, length: Int64(bytes.count))
-            try bytes.withBytes { (raw) throws(StoreError) in try io.write(fd, path: temp, raw, at: 0) }
-            try io.sync(fd, path: temp)
-        } catch {
-            try? io.remove(temp)
-            throw error
-        }
-        try io.rename(temp, to: path)
-        try io.syncDirectory(directory)
     }
 }

@@ -1,0 +1,71 @@
+//! Builds and durably writes new segment files: the one path by which a segment comes into
+//! being, for flushes and for salvage (and, later, compaction).
+//!
+//! Durability order: temp file, space reserved (`posix_fallocate`: a full disk fails here, not
+//! later), bytes written, fsync, rename to the final name, directory fsync. Only then may a
+//! manifest name the file.
+
+/// Writes segments of one store.
+struct SegmentWriter {
+    let io: any FileIO
+    let layout: StoreLayout
+    let storeID: UInt64
+    let blockByteCountTarget: Int
+    let filePermissions: UInt32
+    let directoryPermissions: UInt32
+
+    /// Builds segment (`id`, version 1) of `dimension` from `entries` (key order, versions
+    /// newest first), writes it durably, and returns its manifest entry and path.
+    /// - Precondition: `entries` holds at least one version.
+    func write(_ entries: [MemKeyVersions], dimension: String, id: UInt64) throws(StoreError) -> (descriptor: SegmentDescriptor, path: String) {
+        var minLSN = LSN.max, maxLSN: LSN = 0, count: UInt64 = 0
+        for entry in entries {
+            for v in entry.versions {
+                minLSN = min(minLSN, v.lsn)
+                maxLSN = max(maxLSN, v.lsn)
+                count += 1
+            }
+        }
+        precondition(count > 0, "a segment holds at least one record")
+        var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: 1, dimension: dimension,
+                                     baseLSN: minLSN, blockByteCountTarget: blockByteCountTarget)
+        for entry in entries {
+            for version in entry.versions {
+                try entry.key.withBytes { (key) throws(StoreError) in
+                    try version.value.withBytes { (value) throws(StoreError) in
+                        try builder.add(key: key, lsn: version.lsn, isDelete: version.isDelete, value: value)
+                    }
+                }
+            }
+        }
+        let bytes = builder.finish(newestRecordTime: Syscalls.wallClockNanoseconds())
+        let path = layout.segmentPath(dimension: dimension, id: id, version: 1)
+        try writeFile(bytes, path: path, dimension: dimension)
+        let descriptor = SegmentDescriptor(id: id, version: 1, codec: SegmentFormat.codecNone, minLSN: minLSN, maxLSN: maxLSN,
+                                           recordCount: count, fileLength: UInt64(bytes.count))
+        return (descriptor, path)
+    }
+
+    /// Writes `bytes` durably under `path`.
+    private func writeFile(_ bytes: [UInt8], path: String, dimension: String) throws(StoreError) {
+        let directory = layout.dimensionDirectory(dimension)
+        if try io.kind(of: directory) == .missing {
+            try io.makeDirectory(directory, permissions: directoryPermissions)
+            try io.syncDirectory(layout.dimensionsDirectory)
+        }
+        let temp = path + StoreLayout.tempSuffix
+        try? io.remove(temp)
+        let fd = try io.open(temp, [.write, .create, .exclusive], permissions: filePermissions)
+        do throws(StoreError) {
+            defer { io.close(fd) }
+            try io.allocate(fd, path: temp, offset: 0, length: Int64(bytes.count))
+            try bytes.withBytes { (raw) throws(StoreError) in try io.write(fd, path: temp, raw, at: 0) }
+            try io.sync(fd, path: temp)
+        } catch {
+            try? io.remove(temp)
+            throw error
+        }
+        try io.rename(temp, to: path)
+        try io.syncDirectory(directory)
+    }
+}
