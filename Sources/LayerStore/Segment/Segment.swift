@@ -101,7 +101,7 @@ final class Segment: Sendable {
     // MARK: Sections
 
     /// The block table and key heap, checked on first use.
-    private func index() throws(StoreError) -> UnsafeRawBufferPointer {
+    func index() throws(StoreError) -> UnsafeRawBufferPointer {
         let start = Int(header.blockTableOffset)
         let bytes = region.bytes(start..<(start + indexLength))!  // inside: checked at open
         if indexChecked.load(ordering: .acquiring) == 0 {
@@ -114,7 +114,7 @@ final class Segment: Sendable {
     }
 
     /// The hash index, checked on first use.
-    private func hashIndex() throws(StoreError) -> UnsafeRawBufferPointer {
+    func hashIndex() throws(StoreError) -> UnsafeRawBufferPointer {
         let start = Int(header.hashOffset)
         let bytes = region.bytes(start..<(start + Int(header.hashSlotCount) * SegmentFormat.hashSlotByteCount))!
         if hashChecked.load(ordering: .acquiring) == 0 {
@@ -129,7 +129,7 @@ final class Segment: Sendable {
     }
 
     /// Block `i`'s table entry: (offset, stored length, raw length, checksum).
-    private func blockEntry(_ i: Int) throws(StoreError) -> (offset: Int, length: Int, checksum: UInt64) {
+    func blockEntry(_ i: Int) throws(StoreError) -> (offset: Int, length: Int, checksum: UInt64) {
         let table = try index()
         let at = i * SegmentFormat.blockEntryByteCount
         var r = ByteReader(table, position: at)
@@ -141,7 +141,7 @@ final class Segment: Sendable {
     }
 
     /// The first key of block `i`.
-    private func firstKey(_ i: Int) throws(StoreError) -> UnsafeRawBufferPointer {
+    func firstKey(_ i: Int) throws(StoreError) -> UnsafeRawBufferPointer {
         let table = try index()
         let heapStart = Int(header.blockCount) * SegmentFormat.blockEntryByteCount
         let at = i * SegmentFormat.blockEntryByteCount + 24
