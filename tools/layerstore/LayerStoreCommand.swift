@@ -24,7 +24,7 @@ struct LayerStoreCommand: ParsableCommand {
             """,
         subcommands: [
             PutCommand.self, GetCommand.self, DeleteCommand.self, ScanCommand.self,
-            ImportCommand.self, FlushCommand.self, DemoCommand.self,
+            ImportCommand.self, FlushCommand.self, RecoverCommand.self, DemoCommand.self,
         ]
     )
 

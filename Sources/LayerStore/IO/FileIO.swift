@@ -94,6 +94,15 @@ extension FileIO {
         return bytes
     }
 
+    /// The first `count` bytes of a file (fewer if it is shorter).
+    func readPrefix(_ path: String, count: Int) throws(StoreError) -> [UInt8] {
+        let fd = try open(path, [], permissions: 0)
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: count)
+        let n = try bytes.withMutableBytes { (raw) throws(StoreError) in try read(fd, path: path, into: raw, at: 0) }
+        return Array(bytes.prefix(n))
+    }
+
     /// Creates `path` with `bytes`, fsyncs it: the durable first half of an atomic publish.
     func writeNewFile(_ path: String, _ bytes: [UInt8], permissions: UInt32) throws(StoreError) {
         let fd = try open(path, [.write, .create, .exclusive], permissions: permissions)

@@ -115,10 +115,17 @@ struct StoreOpener {
         case .directory:
             let names = try io.list(layout.root)
             if names.contains(where: { ManifestFormat.generation($0) != nil }) { return false }
-            // A directory holding only what an interrupted creation makes is finished now.
+            // A directory holding only what an interrupted creation makes (LOCK, empty wal/ and
+            // dims/) is finished now. Anything more — data without a manifest — is not a fresh
+            // store: `layerstore recover` rebuilds its manifest.
             let creationLeftovers: Set<String> = ["LOCK", "wal", "dims"]
-            let isFresh = names.allSatisfy { creationLeftovers.contains($0) || $0.hasSuffix(StoreLayout.tempSuffix) }
-            guard isFresh else { throw StoreError(.notAStore, "directory is not empty and holds no store manifest", path: layout.root) }
+            var isFresh = names.allSatisfy { creationLeftovers.contains($0) || $0.hasSuffix(StoreLayout.tempSuffix) }
+            for directory in [layout.walDirectory, layout.dimensionsDirectory] where isFresh {
+                if try io.kind(of: directory) == .directory, try !io.list(directory).isEmpty { isFresh = false }
+            }
+            guard isFresh else {
+                throw StoreError(.notAStore, "directory holds no store manifest (if it held a store, `layerstore recover` rebuilds it)", path: layout.root)
+            }
             guard mayCreate else { throw StoreError(.storeNotFound, "directory holds no store", path: layout.root) }
             return true
         }

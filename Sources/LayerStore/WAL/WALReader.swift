@@ -115,6 +115,27 @@ enum WALReader {
         return extent == 0 ? .clean(offset: offset) : .torn(offset: offset, byteCount: extent, discarded: later)
     }
 
+    /// Every valid record of this file at or after `offset` whose first LSN is at least
+    /// `minimumLSN`, found by scanning aligned offsets (for salvaging past damage: the records
+    /// need not continue one another).
+    static func validRecords(_ bytes: UnsafeRawBufferPointer, header: WALHeader, from offset: Int, minimumLSN: LSN) -> [WALRecord] {
+        let seed = WALFormat.recordSeed(storeID: header.storeID, fileNumber: header.number, salt: header.salt)
+        var found: [WALRecord] = []
+        var candidate = max(offset, WALFormat.headerByteCount)
+        while candidate + WALFormat.recordHeaderByteCount <= bytes.count {
+            guard let nonZero = firstNonZeroByte(bytes, from: candidate) else { break }
+            candidate = max(candidate, nonZero & ~(WALFormat.recordAlignment - 1))
+            guard candidate + WALFormat.recordHeaderByteCount <= bytes.count else { break }
+            if case .record(let rec) = record(bytes, at: candidate, seed: seed, expectedLSN: nil), rec.firstLSN >= minimumLSN {
+                found.append(rec)
+                candidate += rec.byteCount
+            } else {
+                candidate += WALFormat.recordAlignment
+            }
+        }
+        return found
+    }
+
     private enum Step {
         case record(WALRecord)
         case end

@@ -1,0 +1,195 @@
+import Foundation
+import Testing
+@testable import LayerStore
+
+/// `recover`: each kind of damage, what the report says, and what the store holds afterwards.
+@Suite struct RecovererTests {
+    /// A store with 40 records in a segment (block target 256 bytes: many blocks) and 10 in the WAL.
+    func makeStore(_ dir: TemporaryDirectory) throws -> String {
+        let path = dir.child("s")
+        let store = try Store(path: path, options: testOptions { $0.blockByteCountTarget = 256 })
+        for i in 0..<40 { try store.put("value-\(i)", forKey: "key-\(String(format: "%03d", i))", in: "d") }
+        try store.flush()
+        for i in 40..<50 { try store.put("value-\(i)", forKey: "key-\(String(format: "%03d", i))", in: "d") }
+        try store.close()
+        return path
+    }
+
+    func values(_ path: String) throws -> [String: String] {
+        var ro = testOptions()
+        ro.readOnly = true
+        let store = try Store(path: path, options: ro)
+        var out: [String: String] = [:]
+        for r in try store.snapshot().records(in: "d") {
+            out[String(decoding: r.key, as: UTF8.self)] = String(decoding: r.value, as: UTF8.self)
+        }
+        return out
+    }
+
+    func files(_ path: String) -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        let e = FileManager.default.enumerator(atPath: path)!
+        while let name = e.nextObject() as? String {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path + "/" + name, isDirectory: &isDir), !isDir.boolValue {
+                out[name] = ByteSurgery.read(path + "/" + name)
+            }
+        }
+        return out
+    }
+
+    func walFile(_ path: String) throws -> String {
+        path + "/wal/" + (try FileManager.default.contentsOfDirectory(atPath: path + "/wal").sorted().last!)
+    }
+
+    func segmentFile(_ path: String) throws -> String {
+        path + "/dims/d/" + (try FileManager.default.contentsOfDirectory(atPath: path + "/dims/d").sorted().first!)
+    }
+
+    @Test func aCleanStoreIsConsistentAndUntouched() throws {
+        let dir = TemporaryDirectory()
+        let path = try makeStore(dir)
+        let before = files(path)
+        let report = try Recoverer.run(path: path, dryRun: false, salvage: false)
+        #expect(report.consistent)
+        #expect(report.damageRemaining.isEmpty)
+        #expect(report.walRecords == 10)
+        #expect(report.walFirstLSN == 41 && report.walLastLSN == 50)
+        #expect(report.manifestWritten == nil)
+        #expect(files(path) == before)
+    }
+
+    @Test func aKilledWritersTornTailAndTempFilesAreCleanedUp() throws {
+        let dir = TemporaryDirectory()
+        let path = try makeStore(dir)
+        let wal = try walFile(path)
+        var bytes = ByteSurgery.read(wal)
+        bytes += [UInt8](repeating: 0xAB, count: 20)  // half a record appended when the writer died
+        ByteSurgery.write(wal, bytes)
+        _ = FileManager.default.createFile(atPath: path + "/MANIFEST-0000000000000099.tmp", contents: Data([1]))
+        let dry = try Recoverer.run(path: path, dryRun: true, salvage: false)
+        #expect(dry.tornTail?.offset == UInt64(bytes.count - 20))
+        #expect(ByteSurgery.read(wal) == bytes)  // the dry run changed nothing
+        let report = try Recoverer.run(path: path, dryRun: false, salvage: false)
+        #expect(report.consistent)
+        #expect(report.tornTail?.file.hasPrefix("wal/") == true)
+        #expect(report.tornTailByteCount == 20)
+        #expect(report.tempFilesRemoved == ["MANIFEST-0000000000000099.tmp"])
+        #expect(ByteSurgery.size(wal) == bytes.count - 20)
+        #expect(try values(path).count == 50)
+    }
+
+    @Test func midLogDamageIsNamedThenSalvagedWithTheLossListed() throws {
+        let dir = TemporaryDirectory()
+        let path = try makeStore(dir)
+        let wal = try walFile(path)
+        let recordSize = WALWriter.recordByteCount(payload: WALFormat.operationHeaderByteCount + 1 + 7 + 8)
+        ByteSurgery.flip(wal, at: WALFormat.headerByteCount + 3 * recordSize + 40)  // the 4th WAL record
+        #expect(throws: StoreError.self) { _ = try Store(path: path, options: testOptions()) }
+        let named = try Recoverer.run(path: path, dryRun: false, salvage: false)
+        #expect(!named.consistent)
+        #expect(named.damageRemaining.count == 1)
+        #expect(named.walDamage.first?.offset == UInt64(WALFormat.headerByteCount + 3 * recordSize))
+        let salvaged = try Recoverer.run(path: path, dryRun: false, salvage: true)
+        #expect(salvaged.consistent)
+        #expect(salvaged.walRecordsSalvaged == 9)
+        #expect(salvaged.losses.count == 1)
+        #expect(salvaged.losses.first?.firstLSN == 44 && salvaged.losses.first?.lastLSN == 44)
+        #expect(salvaged.quarantined.contains { $0.file.hasPrefix("wal/") })
+        let got = try values(path)
+        #expect(got.count == 49)
+        #expect(got["key-043"] == nil)
+        #expect(got["key-049"] == "value-49")
+        #expect(FileManager.default.fileExists(atPath: path + "/quarantine/wal__" + (wal as NSString).lastPathComponent))
+        // The store takes writes again, with LSNs after everything salvaged.
+        let store = try Store(path: path, options: testOptions())
+        #expect(try store.put("new", forKey: "key-new", in: "d") == 51)
+    }
+
+    @Test func aDamagedBlockIsSalvagedIntoANewVersion() throws {
+        let dir = TemporaryDirectory()
+        let path = try makeStore(dir)
+        let segment = try segmentFile(path)
+        let (id, version) = SegmentName.parse((segment as NSString).lastPathComponent)!
+        let secondBlockFirstKey = try {
+            let s = try Segment(io: SystemFileIO(), path: segment, storeID: try Store(path: path, options: testOptions { $0.readOnly = true }).storeID,
+                                id: id, version: version, listed: nil, manager: MmapManager(), verification: .everyRead)
+            return String(decoding: try s.firstKey(1), as: UTF8.self)
+        }()
+        ByteSurgery.flip(segment, at: SegmentFormat.headerByteCount + 10)  // inside the first block
+        let named = try Recoverer.run(path: path, dryRun: false, salvage: false)
+        #expect(named.blocksDamaged.count == 1)
+        #expect(named.blocksDamaged.first?.offset == UInt64(SegmentFormat.headerByteCount))
+        #expect(!named.consistent)
+        // The store still opens and serves every other record.
+        let store = try Store(path: path, options: testOptions())
+        #expect(try store.string(forKey: "key-039", in: "d") == "value-39")
+        #expect(throws: StoreError.self) { _ = try store.string(forKey: "key-000", in: "d") }
+        try store.close()
+        let salvaged = try Recoverer.run(path: path, dryRun: false, salvage: true)
+        #expect(salvaged.consistent)
+        #expect(salvaged.segmentsWritten == ["dims/d/0000000000000001-00000002.seg"])
+        #expect(salvaged.losses.count == 1)
+        #expect(salvaged.losses.first?.detail.contains("key-000") == true)
+        let got = try values(path)
+        // Exactly the first block's keys are gone; every other record is there.
+        for i in 0..<50 {
+            let key = "key-\(String(format: "%03d", i))"
+            #expect(got[key] == (key < secondBlockFirstKey ? nil : "value-\(i)"), "\(key)")
+        }
+    }
+
+    @Test func aMissingSegmentIsDamageUntilSalvageDropsIt() throws {
+        let dir = TemporaryDirectory()
+        let path = try makeStore(dir)
+        try FileManager.default.removeItem(atPath: try segmentFile(path))
+        let named = try Recoverer.run(path: path, dryRun: false, salvage: false)
+        #expect(named.segmentsMissing.count == 1)
+        #expect(!named.consistent)
+        let dropped = try Recoverer.run(path: path, dryRun: false, salvage: true)
+        #expect(dropped.consistent)
+        #expect(dropped.losses.first?.records == 40)
+        #expect(try values(path).count == 10)
+    }
+
+    @Test func aDamagedNewestManifestIsSetAsideAndTheStoreRepublished() throws {
+        let dir = TemporaryDirectory()
+        let path = try makeStore(dir)
+        let newest = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasPrefix("MANIFEST-") }.max()!
+        ByteSurgery.flip(path + "/" + newest, at: 20)
+        let report = try Recoverer.run(path: path, dryRun: false, salvage: false)
+        #expect(report.consistent)
+        #expect(report.manifestsSkipped.map(\.file) == [newest])
+        #expect(report.quarantined.map(\.file) == [newest])
+        #expect(report.manifestWritten != nil)
+        #expect(try values(path).count == 50)
+    }
+
+    @Test func everyManifestLostIsRebuiltFromTheSegments() throws {
+        let dir = TemporaryDirectory()
+        let path = try makeStore(dir)
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) where name.hasPrefix("MANIFEST-") {
+            try FileManager.default.removeItem(atPath: path + "/" + name)
+        }
+        #expect(throws: StoreError.self) { _ = try Store(path: path, options: testOptions()) }
+        let report = try Recoverer.run(path: path, dryRun: false, salvage: false)
+        #expect(report.manifestRebuilt)
+        #expect(report.consistent)
+        #expect(report.checkpointLSN == 40)
+        #expect(report.walRecords == 10)
+        #expect(try values(path).count == 50)
+    }
+
+    @Test func aLockedStoreIsRefusedAndUntouched() throws {
+        let dir = TemporaryDirectory()
+        let path = try makeStore(dir)
+        let writer = try Store(path: path, options: testOptions())
+        do { _ = try Recoverer.run(path: path, dryRun: false, salvage: false); Issue.record("recovered a locked store") } catch {
+            #expect(error.code == .locked)
+        }
+        try writer.close()
+        do { _ = try Recoverer.run(path: dir.child("nothing"), dryRun: true, salvage: false); Issue.record("no store") } catch {
+            #expect(error.code == .storeNotFound)
+        }
+    }
+}
