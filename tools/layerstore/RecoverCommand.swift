@@ -76,7 +76,7 @@ struct RecoverReportText {
         if r.recordsSalvaged > 0 { lines.append("records salvaged: \(r.recordsSalvaged)") }
         for loss in r.losses {
             var what = "lost"
-            if let n = loss.records { what += " \(n) records" }
+            what += loss.records.map { " \($0) records" } ?? " records"
             if let d = loss.dimension { what += " of \(d)" }
             if let a = loss.firstLSN, let b = loss.lastLSN { what += " (LSNs \(a)...\(b))" }
             lines.append("\(what) in \(loss.file): \(loss.detail)")

@@ -72,6 +72,14 @@ extension Recoverer {
             plan.report.damageRemaining += bad
             return
         }
+        // The header counts every record: what the good blocks do not hold was in the bad ones.
+        let salvagedCount = entries.reduce(0) { $0 + UInt64($1.versions.count) }
+        let lostCount = segment.header.recordCount - min(segment.header.recordCount, salvagedCount)
+        if lost.count == 1 {
+            lost[0].records = lostCount
+        } else {
+            for i in lost.indices { lost[i].detail += " (\(lostCount) records in \(lost.count) damaged blocks)" }
+        }
         plan.report.losses += lost
         plan.toQuarantine.append(file)
         plan.manifestChanged = true

@@ -131,6 +131,9 @@ import Testing
         #expect(salvaged.segmentsWritten == ["dims/d/0000000000000001-00000002.seg"])
         #expect(salvaged.losses.count == 1)
         #expect(salvaged.losses.first?.detail.contains("key-000") == true)
+        let lostKeys = (0..<40).filter { "key-\(String(format: "%03d", $0))" < secondBlockFirstKey }.count
+        #expect(salvaged.losses.first?.records == UInt64(lostKeys))
+        #expect(salvaged.recordsSalvaged == UInt64(40 - lostKeys))
         let got = try values(path)
         // Exactly the first block's keys are gone; every other record is there.
         for i in 0..<50 {
