@@ -29,6 +29,8 @@ public struct StoreOptions: Sendable, Equatable {
     public var blockByteCountTarget = 16 << 10
     /// When block checksums are verified on reads. Default ``BlockVerification/firstRead``.
     public var blockVerification: BlockVerification = .firstRead
+    /// The most bytes of decompressed cold (LZ4) blocks kept for reuse. Default 64 MiB.
+    public var blockCacheByteCountMax = 64 << 20
     /// How segments will mostly be read, passed to the kernel (`madvise`) for every mapping:
     /// it decides how much the kernel reads ahead on a page fault. Default ``AccessPattern/normal``.
     public var accessPattern: AccessPattern = .normal

@@ -79,7 +79,7 @@ extension Store {
             // Paired check: the new file maps and reads back as the descriptor says.
             let segment = try Segment(io: io, path: segmentPath, storeID: storeID, id: id, version: 1,
                                       listed: (descriptor, dimension), manager: mmap,
-                                      verification: options.blockVerification)
+                                      verification: options.blockVerification, cache: blockCache)
             if let i = next.dimensions.firstIndex(where: { $0.name == dimension }) {
                 next.dimensions[i].segments.append(descriptor)
             } else {

@@ -43,6 +43,8 @@ public final class Store: Sendable {
     let io: any FileIO
     let layout: StoreLayout
     let mmap: MmapManager
+    /// Decoded blocks of cold segments, shared by every snapshot of this store.
+    let blockCache: BlockCache
     let storeID: UInt64
     let state: Locked<StoreState>
     /// The highest LSN readers may see: every write at or below it is acknowledged.
@@ -82,6 +84,7 @@ public final class Store: Sendable {
         self.io = io
         self.layout = opened.layout
         self.mmap = opened.mmap
+        self.blockCache = opened.blockCache
         self.storeID = opened.state.manifest.storeID
         self.state = Locked(opened.state)
         self.visibleLSN = Atomic(opened.nextLSN - 1)

@@ -92,13 +92,15 @@ extension Recoverer {
 
     /// Decodes every record of block `i` into `entries`, grouping a key's versions.
     private func collectRecords(_ segment: Segment, block i: Int, into entries: inout [MemKeyVersions]) throws(StoreError) {
-        let bytes = try segment.block(i)
+        let view = try segment.block(i)
         var decoded: [(key: [UInt8], version: MemVersion)] = []
-        var offset = 0
-        while offset < bytes.count {
-            let (record, next) = try segment.record(in: bytes, at: offset, blockIndex: i)
-            decoded.append(([UInt8](record.key), MemVersion(lsn: record.lsn, isDelete: record.isDelete, value: [UInt8](record.value))))
-            offset = next
+        try withExtendedLifetime(view.owner) { () throws(StoreError) in
+            var offset = 0
+            while offset < view.bytes.count {
+                let (record, next) = try segment.record(in: view.bytes, at: offset, blockIndex: i)
+                decoded.append(([UInt8](record.key), MemVersion(lsn: record.lsn, isDelete: record.isDelete, value: [UInt8](record.value))))
+                offset = next
+            }
         }
         // Only once the whole block decoded: a block is salvaged entirely or not at all.
         for (key, version) in decoded {
@@ -132,7 +134,7 @@ extension Recoverer {
     /// and puts them in the manifest.
     func writeSalvagedSegments(_ plan: Plan, writer: SegmentWriter) throws(StoreError) {
         for (dimension, old, entries) in plan.rewrites {
-            let (descriptor, path) = try writer.write(entries, dimension: dimension, id: old.id, version: old.version + 1)
+            let (descriptor, path) = try writer.write(entries, dimension: dimension, id: old.id, version: old.version + 1, codec: old.codec)
             guard let i = plan.manifest.dimensions.firstIndex(where: { $0.name == dimension }),
                 let j = plan.manifest.dimensions[i].segments.firstIndex(where: { $0.id == old.id })
             else { continue }

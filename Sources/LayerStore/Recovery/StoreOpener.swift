@@ -15,6 +15,7 @@ import Darwin
 struct OpenedStore {
     var layout: StoreLayout
     var mmap: MmapManager
+    var blockCache: BlockCache
     var state: StoreState
     var nextLSN: LSN
     var writer: WriterState?
@@ -67,12 +68,13 @@ struct StoreOpener {
             try removeUnpublished(manifest: manifest, referenced: referenced, report: &report)
         }
         let mmap = MmapManager(segmentAdvice: options.accessPattern.advice)
+        let cache = BlockCache(byteCountMax: options.blockCacheByteCountMax)
         var segments: [String: [Segment]] = [:]
         for dimension in manifest.dimensions {
             segments[dimension.name] = try dimension.segments.reversed().map { (d) throws(StoreError) in
                 try Segment(io: io, path: layout.segmentPath(dimension: dimension.name, id: d.id, version: d.version),
                             storeID: manifest.storeID, id: d.id, version: d.version, listed: (d, dimension.name),
-                            manager: mmap, verification: options.blockVerification)
+                            manager: mmap, verification: options.blockVerification, cache: cache)
             }
         }
         let memtable = Memtable()
@@ -92,7 +94,7 @@ struct StoreOpener {
             writer = WriterState(wal: wal, manifest: manifest, active: memtable, keptCheckpoints: Array(kept), lockFD: lockFD,
                                  knownDimensions: Set(state.dimensionNames))
         }
-        return OpenedStore(layout: layout, mmap: mmap, state: state, nextLSN: replay.nextLSN, writer: writer, report: report)
+        return OpenedStore(layout: layout, mmap: mmap, blockCache: cache, state: state, nextLSN: replay.nextLSN, writer: writer, report: report)
     }
 
     /// Checks what is at the path before anything is written: an existing store, an empty (or

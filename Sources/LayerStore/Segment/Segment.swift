@@ -33,12 +33,25 @@ struct SegmentPosition: Equatable {
     var offset: Int
 }
 
+/// The bytes of one block, and the object that keeps them alive: the segment (its mapping) for
+/// a plain block, the decoded block for an LZ4 one.
+struct BlockView {
+    let bytes: UnsafeRawBufferPointer
+    let owner: AnyObject
+}
+
 /// A published segment mapped read-only.
 final class Segment: Sendable {
     let header: SegmentHeader
     let region: MmapRegion
     let path: String
     let verification: BlockVerification
+    /// Unique among every segment this process opens: the block cache's key (an address could
+    /// be reused by a later segment).
+    let serial: UInt64
+    private static let serials = Atomic<UInt64>(0)
+    /// Where decoded LZ4 blocks are kept; `nil`: decode on every read.
+    private let cache: BlockCache?
     private let seed: UInt64
     private let blocksVerified: AtomicBitmap
     /// 0: not checked yet, 1: checksum holds. A failed check is not cached: it throws each time.
@@ -53,7 +66,7 @@ final class Segment: Sendable {
     ///   header must agree with it (a segment under the wrong name or in the wrong place fails).
     init(io: any FileIO, path: String, storeID: UInt64, id: UInt64, version: UInt32,
          listed: (descriptor: SegmentDescriptor, dimension: String)?,
-         manager: MmapManager, verification: BlockVerification) throws(StoreError) {
+         manager: MmapManager, verification: BlockVerification, cache: BlockCache? = nil) throws(StoreError) {
         let fd = try io.open(path, [], permissions: 0)
         defer { io.close(fd) }
         let length = try io.size(fd, path: path)
@@ -93,6 +106,8 @@ final class Segment: Sendable {
         self.verification = verification
         self.seed = seed
         self.blocksVerified = AtomicBitmap(count: Int(header.blockCount))
+        self.serial = Segment.serials.wrappingAdd(1, ordering: .relaxed).newValue
+        self.cache = cache
         self.indexLength = Int(indexLength)
         self.indexChecksum = indexChecksum
         self.hashChecksum = hashChecksum
@@ -128,16 +143,18 @@ final class Segment: Sendable {
         return bytes
     }
 
-    /// Block `i`'s table entry: (offset, stored length, raw length, checksum).
-    func blockEntry(_ i: Int) throws(StoreError) -> (offset: Int, length: Int, checksum: UInt64) {
+    /// Block `i`'s table entry: where its stored bytes are, how long it is raw, its checksum.
+    func blockEntry(_ i: Int) throws(StoreError) -> (offset: Int, length: Int, rawLength: Int, checksum: UInt64) {
         let table = try index()
         let at = i * SegmentFormat.blockEntryByteCount
         var r = ByteReader(table, position: at)
         guard let offset = r.u64(), let stored = r.u32(), let raw = r.u32(), let checksum = r.u64(),
-            offset >= UInt64(SegmentFormat.headerByteCount), stored == raw, stored >= 1,
+            offset >= UInt64(SegmentFormat.headerByteCount), stored >= 1, raw >= 1,
+            Int(raw) <= SegmentFormat.rawBlockByteCountMax,
+            header.codec == SegmentFormat.codecLZ4 || stored == raw,
             offset <= header.blockTableOffset, UInt64(stored) <= header.blockTableOffset - offset
         else { throw .corrupted("block table entry \(i) is invalid", path: path, offset: header.blockTableOffset + UInt64(at)) }
-        return (Int(offset), Int(stored), checksum)
+        return (Int(offset), Int(stored), Int(raw), checksum)
     }
 
     /// The first key of block `i`.
@@ -156,17 +173,26 @@ final class Segment: Sendable {
 
     // MARK: Blocks and records
 
-    /// The bytes of block `i`, verified according to the verification policy.
-    func block(_ i: Int) throws(StoreError) -> UnsafeRawBufferPointer {
+    /// The raw bytes of block `i`, verified according to the verification policy (an LZ4
+    /// block: verified, then decompressed or taken from the block cache).
+    func block(_ i: Int) throws(StoreError) -> BlockView {
+        if let cache, let cached = cache.block(BlockCache.Key(segment: serial, block: i)) {
+            return BlockView(bytes: cached.bytes, owner: cached)
+        }
         let entry = try blockEntry(i)
-        let bytes = region.bytes(entry.offset..<(entry.offset + entry.length))!  // bounds checked in blockEntry
+        let stored = region.bytes(entry.offset..<(entry.offset + entry.length))!  // bounds checked in blockEntry
         if verification == .everyRead || !blocksVerified.contains(i) {
-            guard Checksum.xxh3(bytes, seed: Checksum.seed(file: seed, offset: UInt64(entry.offset))) == entry.checksum else {
+            guard Checksum.xxh3(stored, seed: Checksum.seed(file: seed, offset: UInt64(entry.offset))) == entry.checksum else {
                 throw .corrupted("block \(i) checksum mismatch", path: path, offset: UInt64(entry.offset))
             }
             blocksVerified.insert(i)
         }
-        return bytes
+        guard header.codec == SegmentFormat.codecLZ4 else { return BlockView(bytes: stored, owner: self) }
+        guard let decoded = DecodedBlock(decompressing: stored, rawByteCount: entry.rawLength) else {
+            throw .corrupted("block \(i) does not decompress to its \(entry.rawLength) bytes", path: path, offset: UInt64(entry.offset))
+        }
+        cache?.insert(decoded, for: BlockCache.Key(segment: serial, block: i))
+        return BlockView(bytes: decoded.bytes, owner: decoded)
     }
 
     /// Decodes the record at `offset` of `block` (bytes of block `blockIndex`); returns it and
@@ -191,24 +217,27 @@ final class Segment: Sendable {
 
     private func recordError(_ block: Int, _ offset: Int) -> StoreError {
         let base = (try? blockEntry(block).offset) ?? 0
-        return .corrupted("record in block \(block) is malformed", path: path, offset: UInt64(base + offset))
+        // In an LZ4 block the offset is inside the decoded bytes: name the block's start.
+        let at = header.codec == SegmentFormat.codecLZ4 ? base : base + offset
+        return .corrupted("record in block \(block) is malformed", path: path, offset: UInt64(at))
     }
 
-    /// The newest version of `key` with `lsn <= snapshotLSN`, or `nil` if the segment has none.
-    func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError) -> SegmentRecord? {
+    /// The newest version of `key` with `lsn <= snapshotLSN`, or `nil` if the segment has none;
+    /// its bytes stay valid while `owner` is alive.
+    func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError) -> (record: SegmentRecord, owner: AnyObject)? {
         guard let start = try locate(key) else { return nil }
         var position = start
-        var bytes = try block(position.block)
+        var view = try block(position.block)
         while true {
-            let (rec, next) = try record(in: bytes, at: position.offset, blockIndex: position.block)
+            let (rec, next) = try record(in: view.bytes, at: position.offset, blockIndex: position.block)
             guard compareKeys(rec.key, key) == 0 else { return nil }
-            if rec.lsn <= snapshotLSN { return rec }
+            if rec.lsn <= snapshotLSN { return (rec, view.owner) }
             // A newer version than the snapshot: older ones follow, possibly in the next block.
             position.offset = next
-            if position.offset >= bytes.count {
+            if position.offset >= view.bytes.count {
                 position = SegmentPosition(block: position.block + 1, offset: 0)
                 guard position.block < Int(header.blockCount) else { return nil }
-                bytes = try block(position.block)
+                view = try block(position.block)
             }
         }
     }
@@ -228,9 +257,13 @@ final class Segment: Sendable {
                 guard blockIndex < Int(header.blockCount) else {
                     throw .corrupted("hash slot \(i) names block \(blockIndex) of \(header.blockCount)", path: path, offset: header.hashOffset + UInt64(i * 8))
                 }
-                let bytes = try block(blockIndex)
-                let (rec, _) = try record(in: bytes, at: offset, blockIndex: blockIndex)
-                if compareKeys(rec.key, key) == 0 { return SegmentPosition(block: blockIndex, offset: offset) }
+                let view = try block(blockIndex)
+                let (rec, _) = try withExtendedLifetime(view.owner) { () throws(StoreError) in
+                    try record(in: view.bytes, at: offset, blockIndex: blockIndex)
+                }
+                if withExtendedLifetime(view.owner, { compareKeys(rec.key, key) == 0 }) {
+                    return SegmentPosition(block: blockIndex, offset: offset)
+                }
             }
             i = i + 1 == slotCount ? 0 : i + 1
         }
@@ -249,12 +282,16 @@ final class Segment: Sendable {
         }
         var position = SegmentPosition(block: max(0, low - 1), offset: 0)
         while position.block < Int(header.blockCount) {
-            let bytes = try block(position.block)
-            while position.offset < bytes.count {
-                let (rec, next) = try record(in: bytes, at: position.offset, blockIndex: position.block)
-                if compareKeys(rec.key, key) >= 0 { return position }
-                position.offset = next
+            let view = try block(position.block)
+            let found: Bool = try withExtendedLifetime(view.owner) { () throws(StoreError) -> Bool in
+                while position.offset < view.bytes.count {
+                    let (rec, next) = try record(in: view.bytes, at: position.offset, blockIndex: position.block)
+                    if compareKeys(rec.key, key) >= 0 { return true }
+                    position.offset = next
+                }
+                return false
             }
+            if found { return position }
             position = SegmentPosition(block: position.block + 1, offset: 0)
         }
         return position

@@ -12,6 +12,10 @@ struct SegmentBuilder {
     let version: UInt32
     let dimension: String
     let blockByteCountTarget: Int
+    /// How blocks are stored: ``SegmentFormat/codecNone`` or ``SegmentFormat/codecLZ4``.
+    let codec: UInt8
+    /// Scratch space for a compressed block.
+    private var compressed: [UInt8] = []
     private let seed: UInt64
 
     private var file = ByteWriter(capacity: 1 << 20)
@@ -34,9 +38,12 @@ struct SegmentBuilder {
     /// - Parameters:
     ///   - baseLSN: the smallest LSN of the records to come (records store `lsn - baseLSN`).
     ///   - blockByteCountTarget: a block is closed once adding a record would exceed this.
-    init(storeID: UInt64, segmentID: UInt64, version: UInt32, dimension: String, baseLSN: LSN, blockByteCountTarget: Int) {
+    init(storeID: UInt64, segmentID: UInt64, version: UInt32, dimension: String, baseLSN: LSN, blockByteCountTarget: Int,
+         codec: UInt8 = SegmentFormat.codecNone) {
         precondition(blockByteCountTarget > 0 && blockByteCountTarget <= Limits.recordStartInBlockMax)
         precondition(baseLSN >= 1)
+        precondition(codec == SegmentFormat.codecNone || codec == SegmentFormat.codecLZ4)
+        self.codec = codec
         self.storeID = storeID
         self.segmentID = segmentID
         self.version = version
@@ -117,7 +124,7 @@ struct SegmentBuilder {
         // The header's minLSN is the base of the stored deltas: they must be the same number.
         precondition(minLSN == baseLSN, "baseLSN must be the smallest LSN in the segment")
         let header = SegmentHeader(
-            storeID: storeID, segmentID: segmentID, version: version, codec: SegmentFormat.codecNone,
+            storeID: storeID, segmentID: segmentID, version: version, codec: codec,
             dimension: dimension, minLSN: minLSN, maxLSN: maxLSN, recordCount: recordCount,
             keyCount: UInt64(hashes.count), newestRecordTime: newestRecordTime,
             fileLength: UInt64(file.count), blockCount: UInt32(blockCount),
@@ -137,10 +144,17 @@ struct SegmentBuilder {
     private mutating func closeBlock() {
         guard block.count > 0 else { return }
         let offset = UInt64(file.count)
-        let checksum = block.bytes.withUnsafeBytes { Checksum.xxh3($0, seed: Checksum.seed(file: seed, offset: offset)) }
-        file.append(contentsOf: block.bytes)
+        var stored = block.bytes
+        if codec == SegmentFormat.codecLZ4 {
+            compressed.removeAll(keepingCapacity: true)
+            block.bytes.withUnsafeBytes { LZ4Block.compress($0, into: &compressed) }
+            stored = compressed
+        }
+        // The checksum covers the bytes on disk, so damage is caught before decompression.
+        let checksum = stored.withUnsafeBytes { Checksum.xxh3($0, seed: Checksum.seed(file: seed, offset: offset)) }
+        file.append(contentsOf: stored)
         blockTable.u64(offset)
-        blockTable.u32(UInt32(block.count))
+        blockTable.u32(UInt32(stored.count))
         blockTable.u32(UInt32(block.count))
         blockTable.u64(checksum)
         blockTable.u32(UInt32(keyHeap.count))

@@ -6,6 +6,10 @@ struct SegmentCursor {
     private var position: SegmentPosition
     private var bytes: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
     private var loadedBlock = -1
+    /// Keep the current block's bytes alive, and the previous block's: a caller may still hold
+    /// the record it was handed last (a scan compares keys with it) when the cursor moves on.
+    private var owner: AnyObject?
+    private var previousOwner: AnyObject?
 
     /// A cursor at the first record whose key is `>= key` (the first record for an empty key).
     init(segment: Segment, from key: UnsafeRawBufferPointer) throws(StoreError) {
@@ -17,7 +21,10 @@ struct SegmentCursor {
     mutating func next() throws(StoreError) -> SegmentRecord? {
         while position.block < Int(segment.header.blockCount) {
             if loadedBlock != position.block {
-                bytes = try segment.block(position.block)
+                let view = try segment.block(position.block)
+                previousOwner = owner
+                owner = view.owner
+                bytes = view.bytes
                 loadedBlock = position.block
             }
             if position.offset < bytes.count {

@@ -30,6 +30,9 @@ enum SegmentFormat {
     /// Record kinds inside blocks (§ Records).
     static let recordPut: UInt8 = 1
     static let recordTombstone: UInt8 = 2
+    /// The largest raw block: a block is closed at its target size (at most 1 MiB), or holds
+    /// one record, of at most this much (§ Blocks).
+    static let rawBlockByteCountMax = Limits.valueByteCountMax + Limits.keyByteCountMax + 32
     /// Block codecs (§ Header, § Blocks).
     static let codecNone: UInt8 = 0
     static let codecLZ4: UInt8 = 1
@@ -181,8 +184,7 @@ struct SegmentHeader: Equatable, Sendable {
             nameLength <= SegmentFormat.dimensionNameFieldByteCount, isValidDimensionName(nameBytes),
             padding.allSatisfy({ $0 == 0 })
         else { throw .corrupted("segment header fields are inconsistent", path: path, offset: 0) }
-        // Codec 1 (LZ4 blocks) is reserved for the cold tier; this version writes and reads only 0.
-        guard h.codec == SegmentFormat.codecNone else {
+        guard h.codec == SegmentFormat.codecNone || h.codec == SegmentFormat.codecLZ4 else {
             throw StoreError(.unsupportedFormat, "segment codec \(h.codec) is not supported by this version", path: path)
         }
         h.dimension = String(decoding: nameBytes, as: UTF8.self)

@@ -17,7 +17,8 @@ struct SegmentWriter {
     /// Builds segment (`id`, `version`) of `dimension` from `entries` (key order, versions
     /// newest first), writes it durably, and returns its manifest entry and path.
     /// - Precondition: `entries` holds at least one version.
-    func write(_ entries: [MemKeyVersions], dimension: String, id: UInt64, version: UInt32 = 1) throws(StoreError) -> (descriptor: SegmentDescriptor, path: String) {
+    func write(_ entries: [MemKeyVersions], dimension: String, id: UInt64, version: UInt32 = 1,
+               codec: UInt8 = SegmentFormat.codecNone) throws(StoreError) -> (descriptor: SegmentDescriptor, path: String) {
         var minLSN = LSN.max, maxLSN: LSN = 0, count: UInt64 = 0
         for entry in entries {
             for v in entry.versions {
@@ -28,7 +29,7 @@ struct SegmentWriter {
         }
         precondition(count > 0, "a segment holds at least one record")
         var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: version, dimension: dimension,
-                                     baseLSN: minLSN, blockByteCountTarget: blockByteCountTarget)
+                                     baseLSN: minLSN, blockByteCountTarget: blockByteCountTarget, codec: codec)
         for entry in entries {
             for version in entry.versions {
                 try entry.key.withBytes { (key) throws(StoreError) in
@@ -41,7 +42,7 @@ struct SegmentWriter {
         let bytes = builder.finish(newestRecordTime: Syscalls.wallClockNanoseconds())
         let path = layout.segmentPath(dimension: dimension, id: id, version: version)
         try writeFile(bytes, path: path, dimension: dimension)
-        let descriptor = SegmentDescriptor(id: id, version: version, codec: SegmentFormat.codecNone, minLSN: minLSN, maxLSN: maxLSN,
+        let descriptor = SegmentDescriptor(id: id, version: version, codec: codec, minLSN: minLSN, maxLSN: maxLSN,
                                            recordCount: count, fileLength: UInt64(bytes.count))
         return (descriptor, path)
     }

@@ -48,8 +48,8 @@ enum Reader {
             }
             do throws(StoreError) {
                 for segment in segments {
-                    if let record = try segment.find(k, snapshotLSN: lsn) {
-                        return record.isDelete ? .missing : .mapped(record.value, owner: segment)
+                    if let (record, owner) = try segment.find(k, snapshotLSN: lsn) {
+                        return record.isDelete ? .missing : .mapped(record.value, owner: owner)
                     }
                 }
             } catch {

@@ -132,7 +132,7 @@ import Testing
         #expect(seen.map(\.1) == Self.segmentRecords.map(\.1))
         #expect(seen.map(\.2) == Self.segmentRecords.map(\.2))
         let apple = try Array("apple".utf8).withBytes { (k) throws(StoreError) in try segment.find(k, snapshotLSN: 10) }
-        #expect(apple.map { String(decoding: $0.value, as: UTF8.self) } == "green")
+        #expect(apple.map { String(decoding: $0.record.value, as: UTF8.self) } == "green")
     }
 
     @Test func theManifestVectorReadsBack() throws {

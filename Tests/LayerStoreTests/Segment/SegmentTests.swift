@@ -22,10 +22,10 @@ import Testing
         return model
     }
 
-    static func build(_ model: [[UInt8]: [Version]], id: UInt64 = 7, blockSize: Int = 512) throws -> [UInt8] {
+    static func build(_ model: [[UInt8]: [Version]], id: UInt64 = 7, blockSize: Int = 512, codec: UInt8 = SegmentFormat.codecNone) throws -> [UInt8] {
         let keys = model.keys.sorted { a, b in a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareKeys(x, y) < 0 } } }
         let minLSN = model.values.flatMap { $0 }.map(\.lsn).min()!
-        var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: 1, dimension: "dim", baseLSN: minLSN, blockByteCountTarget: blockSize)
+        var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: 1, dimension: "dim", baseLSN: minLSN, blockByteCountTarget: blockSize, codec: codec)
         for key in keys {
             for v in model[key]!.sorted(by: { $0.lsn > $1.lsn }) {
                 try key.withUnsafeBytes { k in
@@ -38,26 +38,31 @@ import Testing
         return builder.finish(newestRecordTime: 1)
     }
 
-    static func open(_ path: String, id: UInt64 = 7, verification: BlockVerification = .firstRead) throws -> Segment {
+    static func open(_ path: String, id: UInt64 = 7, verification: BlockVerification = .firstRead, cache: BlockCache? = nil) throws -> Segment {
         try Segment(io: SystemFileIO(), path: path, storeID: storeID, id: id, version: 1, listed: nil,
-                    manager: MmapManager(), verification: verification)
+                    manager: MmapManager(), verification: verification, cache: cache)
     }
 
     /// What a point read returns: `.some(nil)` for a tombstone, `nil` for no visible version.
     static func find(_ s: Segment, _ key: [UInt8], lsn: LSN = .max) throws -> [UInt8]?? {
         try key.withUnsafeBytes { k in
-            guard let r = try s.find(k, snapshotLSN: lsn) else { return nil }
-            return .some(r.isDelete ? nil : [UInt8](r.value))
+            guard let (r, owner) = try s.find(k, snapshotLSN: lsn) else { return nil }
+            // The record's bytes live as long as their owner (a decoded LZ4 block may be evicted).
+            return withExtendedLifetime(owner) { .some(r.isDelete ? nil : [UInt8](r.value)) }
         }
     }
 
-    @Test(arguments: [UInt64(1), 2, 3])
-    func pointReadsAndScansMatchTheModel(seed: UInt64) throws {
+    static let modelCases: [(UInt64, UInt8)] = [(1, SegmentFormat.codecNone), (2, SegmentFormat.codecNone), (3, SegmentFormat.codecNone),
+                                                 (4, SegmentFormat.codecLZ4), (5, SegmentFormat.codecLZ4)]
+
+    @Test(arguments: modelCases)
+    func pointReadsAndScansMatchTheModel(seed: UInt64, codec: UInt8) throws {
         let dir = TemporaryDirectory()
         let model = Self.model(seed: seed, keys: 400)
         let path = dir.child(SegmentName.fileName(id: 7, version: 1))
-        ByteSurgery.write(path, try Self.build(model))
-        let segment = try Self.open(path)
+        ByteSurgery.write(path, try Self.build(model, codec: codec))
+        let segment = try Self.open(path, cache: seed == 5 ? BlockCache(byteCountMax: 4096) : nil)
+        #expect(segment.header.codec == codec)
         #expect(Int(segment.header.keyCount) == model.count)
         #expect(Int(segment.header.recordCount) == model.values.map(\.count).reduce(0, +))
         for (key, versions) in model {
@@ -123,6 +128,49 @@ import Testing
         }
     }
 
+    @Test func lz4BlocksAreSmallerAndDamageIsCaughtBeforeDecompression() throws {
+        var model: [[UInt8]: [Version]] = [:]
+        for i in 0..<200 { model[Array("key-\(i)".utf8)] = [Version(lsn: LSN(10 + i), value: Array(String(repeating: "abc\(i % 7)", count: 50).utf8))] }
+        let raw = try Self.build(model, blockSize: 4096)
+        let cold = try Self.build(model, blockSize: 4096, codec: SegmentFormat.codecLZ4)
+        #expect(cold.count * 3 < raw.count)
+        let dir = TemporaryDirectory()
+        let path = dir.child("c.seg")
+        ByteSurgery.write(path, cold)
+        let cache = BlockCache(byteCountMax: 1 << 20)
+        let segment = try Self.open(path, verification: .everyRead, cache: cache)
+        for (key, versions) in model { #expect(try Self.find(segment, key) == .some(versions[0].value)) }
+        #expect(cache.statistics.hits > 0)
+        // Damage inside a compressed block: a checksum error naming the block's stored offset.
+        var damaged = cold
+        damaged[SegmentFormat.headerByteCount + 20] ^= 0x08
+        ByteSurgery.write(path, damaged)
+        let broken = try Self.open(path, verification: .everyRead)
+        do { _ = try broken.block(0); Issue.record("damaged LZ4 block accepted") } catch let e {
+            #expect(e.code == .corrupted)
+            #expect(e.offset == UInt64(SegmentFormat.headerByteCount))
+        }
+        // A crafted block whose checksum holds but whose LZ4 is malformed: a typed error too.
+        var crafted = cold
+        let entry = try segment.blockEntry(0)
+        for i in entry.offset..<(entry.offset + entry.length) { crafted[i] = 0xFF }
+        let seed = SegmentFormat.fileSeed(storeID: Self.storeID, segmentID: 7, version: 1)
+        let tableSum = crafted.withUnsafeBytes { Checksum.xxh3(UnsafeRawBufferPointer(rebasing: $0[entry.offset..<(entry.offset + entry.length)]), seed: seed ^ UInt64(entry.offset)) }
+        func put(_ v: UInt64, at offset: Int) { withUnsafeBytes(of: v.littleEndian) { for k in 0..<8 { crafted[offset + k] = $0[k] } } }
+        let h = segment.header
+        put(tableSum, at: Int(h.blockTableOffset) + 16)
+        // Re-seal the block table's section checksum and the footer, as a crafter would.
+        let indexSum = crafted.withUnsafeBytes { Checksum.xxh3(UnsafeRawBufferPointer(rebasing: $0[Int(h.blockTableOffset)..<Int(h.hashOffset)]), seed: seed ^ h.blockTableOffset) }
+        put(indexSum, at: Int(h.footerOffset) + 24)
+        let footerSum = crafted.withUnsafeBytes { Checksum.xxh3(UnsafeRawBufferPointer(rebasing: $0[Int(h.footerOffset)..<(Int(h.footerOffset) + 56)]), seed: seed ^ h.footerOffset) }
+        put(footerSum, at: Int(h.footerOffset) + 56)
+        ByteSurgery.write(path, crafted)
+        let craftedSegment = try Self.open(path, verification: .everyRead)
+        do { _ = try craftedSegment.block(0); Issue.record("malformed LZ4 accepted") } catch let e {
+            #expect(e.message.contains("decompress"), "\(e)")
+        }
+    }
+
     @Test func aSegmentUnderAnotherNameOrStoreFailsItsHeaderCheck() throws {
         let dir = TemporaryDirectory()
         let path = dir.child("x.seg")
@@ -150,7 +198,7 @@ import Testing
         var bytes = try Self.build(model, blockSize: 700)
         let path = dir.child("s.seg")
         ByteSurgery.write(path, bytes)
-        let size = (try Self.open(path).block(0)).count
+        let size = (try Self.open(path).block(0)).bytes.count
         let a = SegmentFormat.headerByteCount, b = a + size
         let first = Array(bytes[a..<b])
         bytes.replaceSubrange(a..<b, with: bytes[b..<(b + size)])

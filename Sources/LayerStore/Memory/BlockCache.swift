@@ -1,0 +1,110 @@
+//! Decompressed blocks of cold (LZ4) segments, shared by a store's readers and bounded in bytes.
+//!
+//! A reader holds the `DecodedBlock` it was handed for as long as it uses the bytes (a value
+//! handed out zero-copy points into it), so eviction only drops the cache's reference: memory
+//! is freed when the last reader lets go. Eviction is CLOCK (second chance): cheap, and close
+//! to LRU for point reads.
+//!
+//! Unsafe code: a decoded block owns one raw allocation, freed in deinit.
+
+import Synchronization
+
+/// One decompressed block; its bytes live as long as the object.
+final class DecodedBlock: @unchecked Sendable {
+    // Safe to share: written once (by the decompression that creates it), read-only afterwards.
+    private let storage: UnsafeMutableRawBufferPointer
+
+    /// Decompresses `stored` into a new block of `rawByteCount` bytes; `nil` if it fails.
+    init?(decompressing stored: UnsafeRawBufferPointer, rawByteCount: Int) {
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(rawByteCount, 1), alignment: 16)
+        guard LZ4Block.decompress(stored, into: UnsafeMutableRawBufferPointer(rebasing: storage[0..<rawByteCount])) else {
+            storage.deallocate()
+            return nil
+        }
+        self.storage = storage
+        self.byteCount = rawByteCount
+    }
+
+    deinit { storage.deallocate() }
+
+    /// The block's size in bytes.
+    let byteCount: Int
+
+    /// The block's bytes. Valid while `self` is alive.
+    var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage)[0..<byteCount]) }
+}
+
+/// A bounded cache of decoded blocks.
+final class BlockCache: @unchecked Sendable {
+    struct Key: Hashable {
+        var segment: UInt64
+        var block: Int
+    }
+
+    private final class Slot {
+        let block: DecodedBlock
+        var referenced = true
+        init(_ block: DecodedBlock) { self.block = block }
+    }
+
+    // Safe to share: every var is touched only with `lock` held.
+    private let lock = Lock()
+    private var slots: [Key: Slot] = [:]
+    private var clock: [Key] = []
+    private var hand = 0
+    private var byteCount = 0
+    /// The most bytes of decoded blocks the cache keeps.
+    let byteCountMax: Int
+    private let hitCount = Atomic<Int>(0)
+    private let missCount = Atomic<Int>(0)
+
+    init(byteCountMax: Int) {
+        self.byteCountMax = byteCountMax
+    }
+
+    /// The cached block, if any.
+    func block(_ key: Key) -> DecodedBlock? {
+        let found: DecodedBlock? = lock.withLock {
+            guard let slot = slots[key] else { return nil }
+            slot.referenced = true
+            return slot.block
+        }
+        if found == nil { missCount.wrappingAdd(1, ordering: .relaxed) } else { hitCount.wrappingAdd(1, ordering: .relaxed) }
+        return found
+    }
+
+    /// Adds a block, evicting others to stay within the bound.
+    func insert(_ block: DecodedBlock, for key: Key) {
+        guard block.byteCount <= byteCountMax else { return }
+        lock.withLock {
+            guard slots[key] == nil else { return }
+            while byteCount + block.byteCount > byteCountMax && !clock.isEmpty { evictOne() }
+            slots[key] = Slot(block)
+            clock.append(key)
+            byteCount += block.byteCount
+        }
+    }
+
+    /// (hits, misses) since creation.
+    var statistics: (hits: Int, misses: Int) { (hitCount.load(ordering: .relaxed), missCount.load(ordering: .relaxed)) }
+
+    private func evictOne() {
+        while true {
+            if hand >= clock.count { hand = 0 }
+            let key = clock[hand]
+            guard let slot = slots[key] else {
+                clock.remove(at: hand)
+                continue
+            }
+            if slot.referenced {
+                slot.referenced = false
+                hand += 1
+                continue
+            }
+            slots[key] = nil
+            clock.remove(at: hand)
+            byteCount -= slot.block.byteCount
+            return
+        }
+    }
+}
