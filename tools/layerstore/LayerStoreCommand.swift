@@ -24,7 +24,8 @@ struct LayerStoreCommand: ParsableCommand {
             """,
         subcommands: [
             PutCommand.self, GetCommand.self, DeleteCommand.self, ScanCommand.self,
-            ImportCommand.self, FlushCommand.self, RecoverCommand.self, DemoCommand.self,
+            ImportCommand.self, FlushCommand.self, RecoverCommand.self, VerifyCommand.self, InspectCommand.self,
+            CompactCommand.self, DemoCommand.self,
         ]
     )
 

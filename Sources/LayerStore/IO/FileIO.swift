@@ -59,6 +59,8 @@ package protocol FileIO: Sendable {
     func list(_ path: String) throws(StoreError) -> [String]
     /// What `path` names.
     func kind(of path: String) throws(StoreError) -> FileKind
+    /// Bytes free for new data on the file system holding `path`.
+    func availableByteCount(_ path: String) throws(StoreError) -> UInt64
     /// Takes an exclusive, non-blocking advisory lock on the open file (`flock`).
     /// Fails with ``StoreError/Code/locked`` when another descriptor holds it.
     func lock(_ fd: Int32, path: String) throws(StoreError)

@@ -151,6 +151,13 @@ enum Syscalls {
         _ = madvise(pointer, length, advice)
     }
 
+    /// Bytes available to an unprivileged writer on the file system holding `path` (`statvfs`).
+    static func availableBytes(_ path: String) -> Result<UInt64, Errno> {
+        var info = statvfs()
+        if statvfs(path, &info) != 0 { return .failure(Errno(errno)) }
+        return .success(UInt64(info.f_bavail) * UInt64(info.f_frsize))
+    }
+
     /// The system's page size in bytes.
     static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
 }
@@ -167,6 +174,13 @@ package enum FileKind: Equatable, Sendable {
 }
 
 extension Syscalls {
+    /// Nanoseconds of a monotonic clock, for durations.
+    static func monotonicNanoseconds() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+    }
+
     /// Nanoseconds since the Unix epoch (`CLOCK_REALTIME`): segment timestamps for cold tiering.
     static func wallClockNanoseconds() -> UInt64 {
         var ts = timespec()

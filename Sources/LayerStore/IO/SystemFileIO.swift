@@ -111,6 +111,13 @@ package struct SystemFileIO: FileIO {
         }
     }
 
+    package func availableByteCount(_ path: String) throws(StoreError) -> UInt64 {
+        switch Syscalls.availableBytes(path) {
+        case .success(let n): return n
+        case .failure(let e): throw .system("statvfs", path: path, errno: e.rawValue)
+        }
+    }
+
     package func lock(_ fd: Int32, path: String) throws(StoreError) {
         switch Syscalls.lockExclusive(fd) {
         case .success: return

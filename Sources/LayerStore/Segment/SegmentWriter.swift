@@ -18,7 +18,7 @@ struct SegmentWriter {
     /// newest first), writes it durably, and returns its manifest entry and path.
     /// - Precondition: `entries` holds at least one version.
     func write(_ entries: [MemKeyVersions], dimension: String, id: UInt64, version: UInt32 = 1,
-               codec: UInt8 = SegmentFormat.codecNone) throws(StoreError) -> (descriptor: SegmentDescriptor, path: String) {
+               codec: UInt8 = SegmentFormat.codecNone, newestRecordTime: UInt64? = nil) throws(StoreError) -> (descriptor: SegmentDescriptor, path: String) {
         var minLSN = LSN.max, maxLSN: LSN = 0, count: UInt64 = 0
         for entry in entries {
             for v in entry.versions {
@@ -39,7 +39,8 @@ struct SegmentWriter {
                 }
             }
         }
-        let bytes = builder.finish(newestRecordTime: Syscalls.wallClockNanoseconds())
+        // A rewrite keeps its records' age (cold tiering goes by it); new data is "now".
+        let bytes = builder.finish(newestRecordTime: newestRecordTime ?? Syscalls.wallClockNanoseconds())
         let path = layout.segmentPath(dimension: dimension, id: id, version: version)
         try writeFile(bytes, path: path, dimension: dimension)
         let descriptor = SegmentDescriptor(id: id, version: version, codec: codec, minLSN: minLSN, maxLSN: maxLSN,

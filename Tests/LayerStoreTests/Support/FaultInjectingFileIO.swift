@@ -89,4 +89,10 @@ final class FaultInjectingFileIO: FileIO, @unchecked Sendable {
     func list(_ path: String) throws(StoreError) -> [String] { try base.list(path) }
     func kind(of path: String) throws(StoreError) -> FileKind { try base.kind(of: path) }
     func lock(_ fd: Int32, path: String) throws(StoreError) { try base.lock(fd, path: path) }
+    /// Free space as the system reports it, or `availableOverride` when a test sets it.
+    var availableOverride: UInt64?
+    func availableByteCount(_ path: String) throws(StoreError) -> UInt64 {
+        if let availableOverride { return availableOverride }
+        return try base.availableByteCount(path)
+    }
 }

@@ -1,0 +1,71 @@
+//! What a compaction does: which dimensions, how large its segments, how many versions it
+//! keeps, and which segments it compresses.
+
+/// Options for ``Store/compact(_:)`` and `layerstore compact`.
+public struct CompactionOptions: Sendable, Equatable {
+    /// Which segments get LZ4 blocks.
+    public enum Compression: Sendable, Equatable {
+        /// Everything compaction writes is uncompressed (hot: zero-copy reads).
+        case none
+        /// Everything compaction writes is LZ4-compressed (cold).
+        case lz4
+        /// Segments whose newest record is older than this many seconds are LZ4-compressed;
+        /// newer ones stay uncompressed.
+        case lz4OlderThan(seconds: Double)
+    }
+
+    /// The dimension to compact; `nil` compacts every dimension, one at a time.
+    public var dimension: String?
+    /// Output segments are cut at about this size. Default 256 MiB.
+    public var targetSegmentByteCount = 256 << 20
+    /// Versions kept per key (the newest ones; tombstones count as versions, and a tombstone
+    /// with nothing older under it is dropped). Default 1.
+    public var keepVersions = 1
+    /// Which outputs are compressed. Default ``Compression/none``.
+    public var compression: Compression = .none
+    /// Plan and report, writing nothing.
+    public var dryRun = false
+
+    /// The defaults.
+    public init() {}
+
+    func validate() throws(StoreError) {
+        guard keepVersions >= 1 else { throw StoreError(.invalidArgument, "keepVersions must be at least 1") }
+        guard targetSegmentByteCount >= 1 << 16 else { throw StoreError(.invalidArgument, "the target segment size must be at least 64 KiB") }
+        if let dimension { try Validate.dimensionName(dimension) }
+        if case .lz4OlderThan(let seconds) = compression, !(seconds >= 0) {
+            throw StoreError(.invalidArgument, "the cold-after duration must not be negative")
+        }
+    }
+}
+
+/// What a compaction did (or, in a dry run, would do).
+public struct CompactionReport: Sendable, Codable, Equatable {
+    /// Before and after for one dimension.
+    public struct DimensionResult: Sendable, Codable, Equatable {
+        public var dimension: String
+        public var segmentsBefore = 0
+        public var segmentsAfter = 0
+        public var bytesBefore: UInt64 = 0
+        public var bytesAfter: UInt64 = 0
+        public var recordsBefore: UInt64 = 0
+        public var recordsAfter: UInt64 = 0
+        /// Superseded versions dropped (beyond `keepVersions`).
+        public var versionsDropped: UInt64 = 0
+        /// Tombstones dropped (nothing older under them).
+        public var tombstonesDropped: UInt64 = 0
+        /// Output segments written with LZ4 blocks.
+        public var compressedSegments = 0
+        /// Files written and removed, relative to the store.
+        public var written: [String] = []
+        public var removed: [String] = []
+    }
+
+    /// `true` if nothing was written.
+    public var dryRun = false
+    public var dimensions: [DimensionResult] = []
+    /// Wall time of the whole compaction.
+    public var seconds = 0.0
+    /// Input bytes read per second.
+    public var megabytesPerSecond = 0.0
+}

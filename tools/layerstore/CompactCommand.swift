@@ -1,0 +1,80 @@
+//! `layerstore compact`: offline compaction of a store's segments, with the LZ4 cold tier.
+
+import ArgumentParser
+import Foundation
+import LayerStore
+
+struct CompactCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compact",
+        abstract: "Merge segments, drop superseded versions, and compress cold ones.",
+        discussion: """
+            Takes the writer lock (close writers first). Works one dimension at a time and \
+            checks free space before each: it needs room for one dimension's rewrite. A crash \
+            at any moment leaves the old state or the new one. \
+            SIZE takes K, M, G suffixes (powers of 1024); DURATION takes s, m, h, d.
+            Exit codes: 0 done; 2 usage error; 3 store failure (locked, not enough space, I/O).
+            """)
+
+    @OptionGroup var path: StorePath
+    @Option(help: "Only this dimension.") var dimension: String?
+    @Option(help: "Target size of output segments (e.g. 256M).") var targetSize: String = "256M"
+    @Option(help: "Versions kept per key.") var keepVersions: Int = 1
+    @Flag(help: "LZ4-compress everything written.") var lz4 = false
+    @Option(help: "LZ4-compress only segments whose newest record is older than this (e.g. 7d).") var coldAfter: String?
+    @Flag(help: "Report what would be done, writing nothing.") var dryRun = false
+    @Flag(help: "Print the report as JSON.") var json = false
+
+    func validate() throws {
+        guard parseSize(targetSize) != nil else { throw ValidationError("--target-size must be a size such as 64M or 1G") }
+        guard keepVersions >= 1 else { throw ValidationError("--keep-versions must be at least 1") }
+        if let coldAfter, parseDuration(coldAfter) == nil { throw ValidationError("--cold-after must be a duration such as 30m, 12h or 7d") }
+        if lz4 && coldAfter != nil { throw ValidationError("--lz4 and --cold-after exclude each other") }
+    }
+
+    func run() throws {
+        var options = CompactionOptions()
+        options.dimension = dimension
+        options.targetSegmentByteCount = parseSize(targetSize)!
+        options.keepVersions = keepVersions
+        options.dryRun = dryRun
+        if lz4 { options.compression = .lz4 }
+        if let coldAfter { options.compression = .lz4OlderThan(seconds: parseDuration(coldAfter)!) }
+        let store = try Store(path: path.store)
+        let report = try store.compact(options)
+        try store.close()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        print(dryRun ? "compact (dry run: nothing written)" : "compact")
+        for d in report.dimensions {
+            print("\(d.dimension): segments \(d.segmentsBefore) -> \(d.segmentsAfter), bytes \(d.bytesBefore) -> \(d.bytesAfter), "
+                + "records \(d.recordsBefore) -> \(d.recordsAfter) (\(d.versionsDropped) old versions, \(d.tombstonesDropped) tombstones dropped)"
+                + (d.compressedSegments > 0 ? ", \(d.compressedSegments) LZ4 segments" : ""))
+        }
+        print("time \(fixed(report.seconds, 3)) s, \(fixed(report.megabytesPerSecond, 1)) MB/s")
+    }
+}
+
+/// "512", "64K", "256M", "1G" → bytes (powers of 1024).
+func parseSize(_ text: String) -> Int? {
+    let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+    var digits = text.uppercased()
+    var scale = 1
+    if let last = digits.last, let unit = units[last] {
+        scale = unit
+        digits.removeLast()
+    }
+    guard let n = Int(digits), n > 0, n <= Int.max / scale else { return nil }
+    return n * scale
+}
+
+/// "45s", "30m", "12h", "7d" → seconds.
+func parseDuration(_ text: String) -> Double? {
+    let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+    guard let last = text.last, let unit = units[last], let n = Double(text.dropLast()), n >= 0 else { return nil }
+    return n * unit
+}
