@@ -22,7 +22,7 @@ extension Recoverer {
                 guard !referenced.contains(file) else { continue }
                 // Unlisted files are leftovers of a flush; with damaged manifests around they
                 // may be more, so they are kept in quarantine rather than removed.
-                if anyDamage { plan.toQuarantine.append(file) } else { plan.toRemove.append(file) }
+                if anyDamage { plan.earlyQuarantine.append(file) } else { plan.earlyRemove.append(file) }
                 plan.report.unpublishedSegmentsRemoved.append(file)
             }
         }
@@ -41,11 +41,11 @@ extension Recoverer {
             segment = try Segment(io: io, path: path, storeID: plan.manifest.storeID, id: d.id, version: d.version,
                                   listed: (d, dimension), manager: mmap, verification: .everyRead)
             _ = try segment.index()
-        } catch {
+        } catch where error.code != .unsupportedFormat {
             let finding = RecoverReport.Finding(file: file, offset: error.offset, message: error.message)
             plan.report.segmentsDamaged.append(finding)
             lose(d, dimension: dimension, file: file, finding: finding, plan: plan)
-            if salvage { plan.toQuarantine.append(file) }
+            if salvage { plan.lateQuarantine.append(file) }
             return
         }
         var bad: [RecoverReport.Finding] = []
@@ -81,7 +81,7 @@ extension Recoverer {
             for i in lost.indices { lost[i].detail += " (\(lostCount) records in \(lost.count) damaged blocks)" }
         }
         plan.report.losses += lost
-        plan.toQuarantine.append(file)
+        plan.lateQuarantine.append(file)
         plan.manifestChanged = true
         if entries.isEmpty {
             dropFromManifest(d.id, dimension: dimension, plan: plan)
@@ -195,9 +195,17 @@ extension Recoverer {
         }
         var manifest = Manifest(storeID: storeID, generation: highestGeneration + 1, checkpointLSN: 0, nextSegmentID: 1, dimensions: [])
         let plan = Plan(manifest: manifest)
+        // Records the WAL still holds are replayed, not trusted to segments: a flush that never
+        // published may have written some dimensions' segments and not others.
+        let walFirstLSN = try firstWALLSN(storeID: storeID)
         for dimension in byDimension.keys.sorted() {
             var segments: [SegmentDescriptor] = []
             for (d, file) in byDimension[dimension]!.values.sorted(by: { $0.0.minLSN < $1.0.minLSN }) {
+                if let walFirstLSN, d.minLSN >= walFirstLSN {
+                    plan.earlyQuarantine.append(file)
+                    plan.report.unpublishedSegmentsRemoved.append(file)
+                    continue
+                }
                 if let last = segments.last, last.maxLSN >= d.minLSN {
                     damaged.append(.init(file: file, offset: nil, message: "its LSNs overlap segment \(last.id)'s"))
                     continue
@@ -209,12 +217,24 @@ extension Recoverer {
             manifest.dimensions.append(ManifestDimension(name: dimension, segments: segments))
         }
         plan.manifest = manifest
-        plan.highestGeneration = highestGeneration
         plan.manifestChanged = true
         plan.report.manifestRebuilt = true
         plan.report.segmentsDamaged = damaged
-        plan.toQuarantine += damaged.map(\.file)
+        plan.earlyQuarantine += damaged.map(\.file)
+        plan.highestGeneration = max(highestGeneration, manifest.generation)
         return plan
+    }
+
+    /// The first LSN the WAL holds (the base of its first file whose header holds), if any.
+    private func firstWALLSN(storeID: UInt64) throws(StoreError) -> LSN? {
+        for name in (try? io.list(layout.walDirectory).sorted()) ?? [] {
+            guard let number = WALFormat.fileNumber(name),
+                let bytes = try? io.readPrefix(layout.walDirectory + "/" + name, count: WALFormat.headerByteCount),
+                let header = bytes.withUnsafeBytes({ raw in try? WALReader.header(raw, number: number, storeID: storeID, path: name) })
+            else { continue }
+            return header.baseLSN
+        }
+        return nil
     }
 
     /// The store id, from any segment or WAL header whose checksum holds with the id it claims.

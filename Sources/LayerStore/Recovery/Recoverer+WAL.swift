@@ -18,7 +18,18 @@ extension Recoverer {
         var expected = checkpoint + 1
         var records: [SalvagedRecord] = []
         var damage: [RecoverReport.Finding] = []
-        for (index, number) in numbers.enumerated() {
+        // As replay does: a file whose successor starts at or below checkpoint + 1 holds
+        // nothing the store needs, and is not read (its damage, if any, loses nothing).
+        var bases: [LSN?] = []
+        for number in numbers {
+            let bytes = try io.readPrefix(layout.walDirectory + "/" + WALFormat.fileName(number), count: WALFormat.headerByteCount)
+            bases.append(bytes.withUnsafeBytes { raw in
+                try? WALReader.header(raw, number: number, storeID: plan.manifest.storeID, path: "").baseLSN
+            })
+        }
+        var start = 0
+        while start + 1 < numbers.count, let next = bases[start + 1], next <= checkpoint + 1 { start += 1 }
+        for (index, number) in numbers.enumerated() where index >= start {
             let file = "wal/" + WALFormat.fileName(number)
             let path = layout.root + "/" + file
             let isLast = index == numbers.count - 1
@@ -33,7 +44,7 @@ extension Recoverer {
                 header = try prefix.withBytes { (raw) throws(StoreError) in
                     try WALReader.header(raw, number: number, storeID: plan.manifest.storeID, path: file)
                 }
-            } catch {
+            } catch where error.code != .unsupportedFormat {
                 damage.append(.init(file: file, offset: 0, message: error.message))
                 continue
             }
@@ -48,8 +59,8 @@ extension Recoverer {
                 }
             }
             let above = fileRecords.filter { $0.lastLSN > checkpoint }
-            if let first = above.first, first.firstLSN > expected {
-                damage.append(.init(file: file, offset: 0, message: "WAL records \(expected)...\(first.firstLSN - 1) are missing"))
+            if header.baseLSN > expected {
+                damage.append(.init(file: file, offset: 0, message: "WAL records \(expected)...\(header.baseLSN - 1) are missing"))
             }
             records += above
             if let last = fileRecords.last { expected = max(expected, last.lastLSN + 1) }
@@ -60,7 +71,7 @@ extension Recoverer {
             case .torn(let offset, let byteCount, let discarded) where isLast:
                 plan.truncate = (file, Int64(offset))
                 plan.report.tornTail = .init(file: file, offset: UInt64(offset),
-                                             message: "torn record (a crash artefact) truncated" + (discarded > 0 ? "; \(discarded) unsynced later records discarded" : ""))
+                                             message: "torn record (a crash artefact)" + (discarded > 0 ? "; \(discarded) unsynced later records discarded" : ""))
                 plan.report.tornTailByteCount = UInt64(byteCount)
             case .torn(let offset, _, _):
                 damage.append(.init(file: file, offset: UInt64(offset), message: "torn record in a WAL file that is not the last"))
@@ -112,7 +123,7 @@ extension Recoverer {
         plan.report.walRecordsSalvaged = kept
         for dimension in memtable.dimensionNames { plan.affected(dimension) }
         plan.salvagedWAL = memtable
-        plan.toQuarantine += files.filter { !plan.toRemove.contains($0) }
+        plan.lateQuarantine += files.filter { !plan.toRemove.contains($0) }
         plan.truncate = nil
         plan.manifestChanged = true
     }

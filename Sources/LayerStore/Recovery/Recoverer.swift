@@ -1,5 +1,5 @@
 //! `layerstore recover`: finds what a crash, a full disk or damage left in a store, says
-//! exactly what it found, and repairs what can be repaired (Formats/store-layout.md § Recovery).
+//! exactly what it found, and repairs what can be repaired (Formats/recovery.md).
 //!
 //! Rules (the same ones every open applies, plus the decisions an open must not take alone):
 //! - Temporary files were never published: removed.
@@ -43,9 +43,14 @@ package struct Recoverer {
         var manifestChanged = false
         /// The highest manifest generation present (valid or not).
         var highestGeneration: UInt64 = 0
-        /// Files to move to quarantine after the new manifest is durable.
-        var toQuarantine: [String] = []
-        /// Files to remove (temporary, unpublished).
+        /// Files no manifest will list, set aside before anything new is written (a new
+        /// segment's name may be a leftover's): damaged manifests, unlisted segments.
+        var earlyQuarantine: [String] = []
+        /// Unlisted leftover segments removed before anything new is written.
+        var earlyRemove: [String] = []
+        /// Files the current manifest still lists, moved once the new one is durable.
+        var lateQuarantine: [String] = []
+        /// Files removed at the end (temporary files, a never-written WAL file).
         var toRemove: [String] = []
         /// A torn WAL tail to truncate: file (relative), offset.
         var truncate: (file: String, offset: Int64)?
@@ -117,13 +122,18 @@ package struct Recoverer {
                 plan.highestGeneration = generations.first ?? 0
                 plan.report.manifestChosen = name
                 plan.report.manifestsSkipped = skipped
-                plan.toQuarantine = skipped.map(\.file)
+                plan.earlyQuarantine = skipped.map(\.file)
                 // A damaged newer manifest is set aside; the chosen one is republished as newest.
                 plan.manifestChanged = !skipped.isEmpty
                 for older in generations where older < generation {
                     let olderName = ManifestFormat.fileName(older)
                     guard let m = try? ManifestCodec.decode(try io.readWholeFile(layout.root + "/" + olderName), generation: older, path: olderName)
-                    else { continue }
+                    else {
+                        // A damaged older one too: publishing would prune it, and nothing is
+                        // deleted without a copy.
+                        plan.earlyQuarantine.append(olderName)
+                        continue
+                    }
                     for d in m.dimensions { for s in d.segments { plan.alsoReferenced.insert("dims/\(d.name)/" + SegmentName.fileName(id: s.id, version: s.version)) } }
                 }
                 return plan
@@ -133,7 +143,7 @@ package struct Recoverer {
         }
         let plan = try rebuildManifest(highestGeneration: generations.first ?? 0)
         plan.report.manifestsSkipped = skipped
-        plan.toQuarantine = skipped.map(\.file)
+        plan.earlyQuarantine += skipped.map(\.file)
         return plan
     }
 
@@ -166,12 +176,20 @@ package struct Recoverer {
                                    blockByteCountTarget: options.blockByteCountTarget,
                                    filePermissions: options.filePermissions, directoryPermissions: options.directoryPermissions)
         let quarantine = Quarantine(io: io, layout: layout, directoryPermissions: options.directoryPermissions)
-        // Damaged manifests go first: publishing prunes old manifests, and nothing is deleted
-        // without a copy. (The chosen, valid manifest stays until the new one is durable.)
-        for file in plan.toQuarantine where ManifestFormat.generation(file) != nil {
-            guard try io.kind(of: layout.root + "/" + file) != .missing else { continue }
-            let destination = try quarantine.move(file)
-            plan.report.quarantined.append(.init(file: file, offset: nil, message: "moved to \(destination)"))
+        func quarantineAll(_ files: [String]) throws(StoreError) {
+            for file in files {
+                guard try io.kind(of: layout.root + "/" + file) != .missing else { continue }
+                let destination = try quarantine.move(file)
+                plan.report.quarantined.append(.init(file: file, offset: nil, message: "moved to \(destination)"))
+            }
+        }
+        // What no manifest will list goes first: damaged manifests (publishing prunes old
+        // ones, and nothing is deleted without a copy) and leftover segments (a new segment's
+        // name may be a leftover's). The chosen manifest and the segments it lists stay until
+        // the new manifest is durable.
+        try quarantineAll(plan.earlyQuarantine)
+        for file in plan.earlyRemove where try io.kind(of: layout.root + "/" + file) != .missing {
+            try io.remove(layout.root + "/" + file)
         }
         try writeSalvagedSegments(plan, writer: writer)
         if plan.manifestChanged {
@@ -185,11 +203,7 @@ package struct Recoverer {
             plan.manifest = copy
             plan.report.manifestWritten = ManifestFormat.fileName(copy.generation)
         }
-        for file in plan.toQuarantine where ManifestFormat.generation(file) == nil {
-            guard try io.kind(of: layout.root + "/" + file) != .missing else { continue }
-            let destination = try quarantine.move(file)
-            plan.report.quarantined.append(.init(file: file, offset: nil, message: "moved to \(destination)"))
-        }
+        try quarantineAll(plan.lateQuarantine)
         for file in plan.toRemove where try io.kind(of: layout.root + "/" + file) != .missing {
             try io.remove(layout.root + "/" + file)
         }

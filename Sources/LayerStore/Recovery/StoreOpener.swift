@@ -61,7 +61,8 @@ struct StoreOpener {
         report.skippedManifests = skipped.map { "\($0.name): \($0.reason)" }
         report.checkpointLSN = manifest.checkpointLSN
         if !options.readOnly {
-            // With a manifest passed over, files it may list are not touched: `recover` decides.
+            // With a manifest passed over, its segments may hold data nothing else has: no
+            // segment file is removed, only temporary files. `recover` decides the rest.
             let referenced = skipped.isEmpty ? Set(all.prefix(ManifestStore.keptCount).flatMap { m in
                 m.dimensions.flatMap { d in d.segments.map { d.name + "/" + SegmentName.fileName(id: $0.id, version: $0.version) } }
             }) : nil
@@ -143,9 +144,10 @@ struct StoreOpener {
             .publish(Manifest.initial(storeID: storeID))
     }
 
-    /// Removes temporary files (never published) and segment files no kept manifest lists
-    /// (ids at or above the manifest's next id, or, when `referenced` is given, any id it does
-    /// not hold): leftovers of an interrupted or failed flush, whose records the WAL still has.
+    /// Removes temporary files (never published) and, when `referenced` (the segments the kept
+    /// manifests list) is given, every segment file it does not hold: leftovers of an
+    /// interrupted or failed flush or compaction, whose records the WAL or the listed segments
+    /// still have.
     private func removeUnpublished(manifest: Manifest, referenced: Set<String>?, report: inout RecoveryReport) throws(StoreError) {
         for name in try io.list(layout.root) where name.hasSuffix(StoreLayout.tempSuffix) {
             try io.remove(layout.root + "/" + name)
@@ -159,8 +161,7 @@ struct StoreOpener {
                 if name.hasSuffix(StoreLayout.tempSuffix) {
                     try io.remove(directory + "/" + name)
                     report.removedTempFiles.append(dimension + "/" + name)
-                } else if let (id, _) = SegmentName.parse(name),
-                    id >= manifest.nextSegmentID || referenced.map({ !$0.contains(dimension + "/" + name) }) == true {
+                } else if let referenced, SegmentName.parse(name) != nil, !referenced.contains(dimension + "/" + name) {
                     try io.remove(directory + "/" + name)
                     report.removedUnpublishedSegments.append(dimension + "/" + name)
                 }

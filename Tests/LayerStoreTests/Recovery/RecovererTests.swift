@@ -183,6 +183,36 @@ import Testing
         #expect(try values(path).count == 50)
     }
 
+    @Test func aRebuildDoesNotTrustSegmentsOfAFlushThatNeverPublished() throws {
+        // A flush wrote dimension a's segment, failed on b's, and never published; then every
+        // manifest is lost. The rebuilt store must replay the WAL for both dimensions.
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let io = FaultInjectingFileIO()
+        let store = try Store(path: path, options: testOptions { $0.flushInBackground = false }, io: io)
+        for i in 0..<20 { try store.put("a\(i)", forKey: "k\(i)", in: "a"); try store.put("b\(i)", forKey: "k\(i)", in: "b") }
+        try store.flush()
+        for i in 20..<40 { try store.put("a\(i)", forKey: "k\(i)", in: "a"); try store.put("b\(i)", forKey: "k\(i)", in: "b") }
+        io.fail(.write, pathContains: "/dims/b/")
+        #expect(throws: StoreError.self) { try store.flush() }
+        try? store.close()
+        #expect(FileManager.default.fileExists(atPath: path + "/dims/a/0000000000000003-00000001.seg"))
+        for name in try FileManager.default.contentsOfDirectory(atPath: path) where name.hasPrefix("MANIFEST-") {
+            try FileManager.default.removeItem(atPath: path + "/" + name)
+        }
+        let report = try Recoverer.run(path: path, dryRun: false, salvage: false)
+        #expect(report.manifestRebuilt)
+        #expect(report.consistent)
+        #expect(report.checkpointLSN == 40)
+        var ro = testOptions()
+        ro.readOnly = true
+        let reopened = try Store(path: path, options: ro)
+        for i in 0..<40 {
+            #expect(try reopened.string(forKey: "k\(i)", in: "a") == "a\(i)")
+            #expect(try reopened.string(forKey: "k\(i)", in: "b") == "b\(i)")
+        }
+    }
+
     @Test func aLockedStoreIsRefusedAndUntouched() throws {
         let dir = TemporaryDirectory()
         let path = try makeStore(dir)
