@@ -22,11 +22,13 @@ struct CompactCommand: ParsableCommand {
     @Option(help: "Versions kept per key.") var keepVersions: Int = 1
     @Flag(help: "LZ4-compress everything written.") var lz4 = false
     @Option(help: "LZ4-compress only segments whose newest record is older than this (e.g. 7d).") var coldAfter: String?
+    @Option(help: "Block size of the outputs (default: the store's, 64K for LZ4).") var blockSize: String?
     @Flag(help: "Report what would be done, writing nothing.") var dryRun = false
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
         guard parseSize(targetSize) != nil else { throw ValidationError("--target-size must be a size such as 64M or 1G") }
+        if let blockSize, parseSize(blockSize) == nil { throw ValidationError("--block-size must be a size such as 16K") }
         guard keepVersions >= 1 else { throw ValidationError("--keep-versions must be at least 1") }
         if let coldAfter, parseDuration(coldAfter) == nil { throw ValidationError("--cold-after must be a duration such as 30m, 12h or 7d") }
         if lz4 && coldAfter != nil { throw ValidationError("--lz4 and --cold-after exclude each other") }
@@ -38,6 +40,7 @@ struct CompactCommand: ParsableCommand {
         options.targetSegmentByteCount = parseSize(targetSize)!
         options.keepVersions = keepVersions
         options.dryRun = dryRun
+        options.blockByteCountTarget = blockSize.flatMap(parseSize)
         if lz4 { options.compression = .lz4 }
         if let coldAfter { options.compression = .lz4OlderThan(seconds: parseDuration(coldAfter)!) }
         let store = try Store(path: path.store)

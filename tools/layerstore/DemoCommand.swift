@@ -57,6 +57,7 @@ struct DemoCommand: ParsableCommand {
         try demo.pointReads(count: reads)
         try demo.scans()
         try demo.groupCommit(committerCounts!, seconds: commitSeconds)
+        try demo.coldTier(reads: reads)
         try demo.store?.close()
         print("store left at \(path)")
     }
@@ -119,7 +120,29 @@ struct DemoRun {
         store = try Store(path: path)
     }
 
-    func pointReads(count: Int) throws {
+    /// Compacts everything into LZ4 segments, then reads and scans again from the cold tier.
+    func coldTier(reads: Int) throws {
+        let store = store!
+        let before = directorySize(path + "/dims")
+        var options = CompactionOptions()
+        options.compression = .lz4
+        let report = try store.compact(options)
+        let after = directorySize(path + "/dims")
+        let segmentsBefore = report.dimensions.reduce(0) { $0 + $1.segmentsBefore }
+        let segmentsAfter = report.dimensions.reduce(0) { $0 + $1.segmentsAfter }
+        print("compact   \(segmentsBefore) -> \(segmentsAfter) segments, LZ4: \(fixed(Double(before) / 1048576, 1)) -> \(fixed(Double(after) / 1048576, 1)) MiB (ratio \(fixed(Double(before) / Double(max(after, 1)), 2))), \(fixed(report.megabytesPerSecond, 1)) MB/s, \(fixed(report.seconds, 2)) s")
+        try pointReads(count: reads, label: "cold reads")
+        try scans(label: "cold scan")
+        // The limit: LZ4's own decompression of the same values, in 64 KiB blocks, in memory.
+        var raw: [UInt8] = []
+        for rec in 0..<min(profile.recordsPerDimension, 4096) {
+            raw += Workload.value(dimension: 7, record: rec, count: profile.valueByteCount)
+        }
+        let limit = try LZ4Limit.measure(raw, blockSize: 64 << 10)
+        print("lz4 limit \(fixed(limit.ratio, 2))x on these values in 64 KiB blocks, decompression \(fixed(limit.gigabytesPerSecond, 2)) GB/s (one thread, in memory)")
+    }
+
+    func pointReads(count: Int, label: String = "reads") throws {
         let store = store!
         let total = profile.recordCount
         let names = (0..<profile.dimensionCount).map(Workload.dimensionName)
@@ -145,12 +168,12 @@ struct DemoRun {
             guard sum == expected else { throw StoreError(.corrupted, "point-read checksum mismatch") }
             if pass == 1 {
                 latencies.sort()
-                print("reads     \(count) random gets, 1 thread: \(fixed(Double(count) / elapsed / 1e6, 3)) M/s, p50 \(percentile(latencies, 0.5)) ns, p99 \(percentile(latencies, 0.99)) ns (values checked)")
+                print("\(label.padding(toLength: 10, withPad: " ", startingAt: 0)) \(count) random gets, 1 thread: \(fixed(Double(count) / elapsed / 1e6, 3)) M/s, p50 \(percentile(latencies, 0.5)) ns, p99 \(percentile(latencies, 0.99)) ns (values checked)")
             }
         }
     }
 
-    func scans() throws {
+    func scans(label: String = "scan") throws {
         let store = store!
         func expectedSum(_ dims: Range<Int>) -> UInt64 {
             var sum: UInt64 = 0
@@ -161,7 +184,7 @@ struct DemoRun {
             }
             return sum
         }
-        for (label, dims) in [("dimension 7", 7..<8), ("all 16", 0..<profile.dimensionCount)] {
+        for (what, dims) in [("dimension 7", 7..<8), ("all 16", 0..<profile.dimensionCount)] {
             let expected = expectedSum(dims)
             var best = Double.infinity
             for _ in 0..<3 {
@@ -178,7 +201,7 @@ struct DemoRun {
                 guard sum == expected else { throw StoreError(.corrupted, "scan hash sum mismatch") }
             }
             let bytes = Double(dims.count * profile.recordsPerDimension * profile.valueByteCount)
-            print("scan      \(label): \(fixed(bytes / 1048576, 1)) MiB in \(fixed(best * 1000, 2)) ms, \(fixed(bytes / best / 1e9, 2)) GB/s (XXH3 of every value, sum checked; best of 3)")
+            print("\(label.padding(toLength: 10, withPad: " ", startingAt: 0)) \(what): \(fixed(bytes / 1048576, 1)) MiB in \(fixed(best * 1000, 2)) ms, \(fixed(bytes / best / 1e9, 2)) GB/s (XXH3 of every value, sum checked; best of 3)")
         }
     }
 

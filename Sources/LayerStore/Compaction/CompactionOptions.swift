@@ -22,7 +22,13 @@ public struct CompactionOptions: Sendable, Equatable {
     /// with nothing older under it is dropped). Default 1.
     public var keepVersions = 1
     /// Which outputs are compressed. Default ``Compression/none``.
+    /// The default block size of LZ4 outputs.
+    public static let coldBlockByteCountTarget = 16 << 10
     public var compression: Compression = .none
+    /// Block size of the outputs; `nil`: the store's ``StoreOptions/blockByteCountTarget`` for
+    /// uncompressed outputs and 64 KiB for LZ4 ones (larger blocks compress better and
+    /// decompress faster per byte; a point read then decompresses one 64 KiB block).
+    public var blockByteCountTarget: Int?
     /// Plan and report, writing nothing.
     public var dryRun = false
 
@@ -32,6 +38,9 @@ public struct CompactionOptions: Sendable, Equatable {
     func validate() throws(StoreError) {
         guard keepVersions >= 1 else { throw StoreError(.invalidArgument, "keepVersions must be at least 1") }
         guard targetSegmentByteCount >= 1 << 16 else { throw StoreError(.invalidArgument, "the target segment size must be at least 64 KiB") }
+        if let blockByteCountTarget, !(256...Limits.recordStartInBlockMax).contains(blockByteCountTarget) {
+            throw StoreError(.invalidArgument, "the block size must be between 256 bytes and 1 MiB")
+        }
         if let dimension { try Validate.dimensionName(dimension) }
         if case .lz4OlderThan(let seconds) = compression, !(seconds >= 0) {
             throw StoreError(.invalidArgument, "the cold-after duration must not be negative")

@@ -44,8 +44,11 @@ struct Compactor {
             // A single segment rewritten as a single segment keeps its id: a new version of it.
             let (id, version) = inputs.count == 1 && survivors.count > 0 && cutCount(survivors) == 1
                 ? (inputs[0].header.segmentID, inputs[0].header.version + 1) : (reserveID(), UInt32(1))
-            let (descriptor, path) = try writer.write(entries, dimension: dimension, id: id, version: version, codec: codec,
-                                                      newestRecordTime: newest)
+            var blockWriter = writer
+            blockWriter.blockByteCountTarget = options.blockByteCountTarget
+                ?? (codec == SegmentFormat.codecLZ4 ? CompactionOptions.coldBlockByteCountTarget : writer.blockByteCountTarget)
+            let (descriptor, path) = try blockWriter.write(entries, dimension: dimension, id: id, version: version, codec: codec,
+                                                           newestRecordTime: newest)
             outputs.append((descriptor, path))
             result.bytesAfter += descriptor.fileLength
         }

@@ -50,7 +50,8 @@ final class BlockCache: @unchecked Sendable {
     // Safe to share: every var is touched only with `lock` held.
     private let lock = Lock()
     private var slots: [Key: Slot] = [:]
-    private var clock: [Key] = []
+    /// Positions on the clock; `nil` marks a hole left by an eviction.
+    private var clock: [Key?] = []
     private var hand = 0
     private var byteCount = 0
     /// The most bytes of decoded blocks the cache keeps.
@@ -78,9 +79,14 @@ final class BlockCache: @unchecked Sendable {
         guard block.byteCount <= byteCountMax else { return }
         lock.withLock {
             guard slots[key] == nil else { return }
-            while byteCount + block.byteCount > byteCountMax && !clock.isEmpty { evictOne() }
+            // The new key takes the place of the first victim on the clock (O(1)); further
+            // victims, if the block is larger, leave holes that later inserts refill.
+            var place: Int?
+            while byteCount + block.byteCount > byteCountMax, let victim = evictOne() {
+                if place == nil { place = victim } else { clock[victim] = nil }
+            }
             slots[key] = Slot(block)
-            clock.append(key)
+            if let place { clock[place] = key } else if let hole = clock.firstIndex(of: nil) { clock[hole] = key } else { clock.append(key) }
             byteCount += block.byteCount
         }
     }
@@ -88,23 +94,22 @@ final class BlockCache: @unchecked Sendable {
     /// (hits, misses) since creation.
     var statistics: (hits: Int, misses: Int) { (hitCount.load(ordering: .relaxed), missCount.load(ordering: .relaxed)) }
 
-    private func evictOne() {
+    /// Evicts the next unreferenced block on the clock; returns its position (now free).
+    private func evictOne() -> Int? {
+        guard !slots.isEmpty else { return nil }
         while true {
             if hand >= clock.count { hand = 0 }
-            let key = clock[hand]
-            guard let slot = slots[key] else {
-                clock.remove(at: hand)
-                continue
-            }
+            let position = hand
+            hand += 1
+            guard let key = clock[position], let slot = slots[key] else { continue }
             if slot.referenced {
                 slot.referenced = false
-                hand += 1
                 continue
             }
             slots[key] = nil
-            clock.remove(at: hand)
+            clock[position] = nil
             byteCount -= slot.block.byteCount
-            return
+            return position
         }
     }
 }

@@ -175,9 +175,12 @@ final class Segment: Sendable {
 
     /// The raw bytes of block `i`, verified according to the verification policy (an LZ4
     /// block: verified, then decompressed or taken from the block cache).
-    func block(_ i: Int) throws(StoreError) -> BlockView {
-        if let cache, let cached = cache.block(BlockCache.Key(segment: serial, block: i)) {
-            return BlockView(bytes: cached.bytes, owner: cached)
+    /// - Parameter cached: use the block cache (point reads); scans pass `false`, so that one
+    ///   pass over a cold dimension does not evict every block point reads keep hot.
+    func block(_ i: Int, cached: Bool = true) throws(StoreError) -> BlockView {
+        let useCache = cached && header.codec == SegmentFormat.codecLZ4
+        if useCache, let cache, let hit = cache.block(BlockCache.Key(segment: serial, block: i)) {
+            return BlockView(bytes: hit.bytes, owner: hit)
         }
         let entry = try blockEntry(i)
         let stored = region.bytes(entry.offset..<(entry.offset + entry.length))!  // bounds checked in blockEntry
@@ -191,7 +194,7 @@ final class Segment: Sendable {
         guard let decoded = DecodedBlock(decompressing: stored, rawByteCount: entry.rawLength) else {
             throw .corrupted("block \(i) does not decompress to its \(entry.rawLength) bytes", path: path, offset: UInt64(entry.offset))
         }
-        cache?.insert(decoded, for: BlockCache.Key(segment: serial, block: i))
+        if useCache { cache?.insert(decoded, for: BlockCache.Key(segment: serial, block: i)) }
         return BlockView(bytes: decoded.bytes, owner: decoded)
     }
 
@@ -258,12 +261,10 @@ final class Segment: Sendable {
                     throw .corrupted("hash slot \(i) names block \(blockIndex) of \(header.blockCount)", path: path, offset: header.hashOffset + UInt64(i * 8))
                 }
                 let view = try block(blockIndex)
-                let (rec, _) = try withExtendedLifetime(view.owner) { () throws(StoreError) in
-                    try record(in: view.bytes, at: offset, blockIndex: blockIndex)
-                }
-                if withExtendedLifetime(view.owner, { compareKeys(rec.key, key) == 0 }) {
-                    return SegmentPosition(block: blockIndex, offset: offset)
-                }
+                // The record's bytes are the view's: keep its owner until the compare is done.
+                defer { withExtendedLifetime(view.owner) {} }
+                let (rec, _) = try record(in: view.bytes, at: offset, blockIndex: blockIndex)
+                if compareKeys(rec.key, key) == 0 { return SegmentPosition(block: blockIndex, offset: offset) }
             }
             i = i + 1 == slotCount ? 0 : i + 1
         }
@@ -283,15 +284,12 @@ final class Segment: Sendable {
         var position = SegmentPosition(block: max(0, low - 1), offset: 0)
         while position.block < Int(header.blockCount) {
             let view = try block(position.block)
-            let found: Bool = try withExtendedLifetime(view.owner) { () throws(StoreError) -> Bool in
-                while position.offset < view.bytes.count {
-                    let (rec, next) = try record(in: view.bytes, at: position.offset, blockIndex: position.block)
-                    if compareKeys(rec.key, key) >= 0 { return true }
-                    position.offset = next
-                }
-                return false
+            defer { withExtendedLifetime(view.owner) {} }
+            while position.offset < view.bytes.count {
+                let (rec, next) = try record(in: view.bytes, at: position.offset, blockIndex: position.block)
+                if compareKeys(rec.key, key) >= 0 { return position }
+                position.offset = next
             }
-            if found { return position }
             position = SegmentPosition(block: position.block + 1, offset: 0)
         }
         return position

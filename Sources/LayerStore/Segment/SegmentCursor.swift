@@ -21,7 +21,7 @@ struct SegmentCursor {
     mutating func next() throws(StoreError) -> SegmentRecord? {
         while position.block < Int(segment.header.blockCount) {
             if loadedBlock != position.block {
-                let view = try segment.block(position.block)
+                let view = try segment.block(position.block, cached: false)
                 previousOwner = owner
                 owner = view.owner
                 bytes = view.bytes

@@ -10,7 +10,7 @@ struct SegmentWriter {
     let io: any FileIO
     let layout: StoreLayout
     let storeID: UInt64
-    let blockByteCountTarget: Int
+    var blockByteCountTarget: Int
     let filePermissions: UInt32
     let directoryPermissions: UInt32
 
