@@ -4,6 +4,7 @@
 //! Invariants:
 //! - A file's status is `ok` exactly when its `problems` are empty; every problem names a byte
 //!   offset inside the file (0 when the whole file is at fault, for example a missing file).
+//! - A report is clean when every file is `ok` or `ignored` (an unpublished segment's failures).
 //! - Notes never make a report unclean: they describe what a writer's open cleans up or skips
 //!   (a torn WAL tail, temporary files, unpublished segments), which no acknowledged write lost.
 //! - The JSON keys (`Encodable`) are part of the tool's interface and stay stable:
@@ -33,6 +34,9 @@ package struct VerificationReport: Sendable, Encodable {
         /// The file could not be checked: no valid manifest and no header confirms the store id
         /// its checksums are seeded with.
         case unchecked
+        /// An unpublished segment (id at or above the manifest's `nextSegmentID`) that fails its
+        /// checks: never read, and removed by a writer's open, so not damage.
+        case ignored
     }
 
     /// One failed check: where, and what.
@@ -94,8 +98,8 @@ package struct VerificationReport: Sendable, Encodable {
     /// Wall-clock time of the whole verification.
     package var seconds = 0.0
 
-    /// `true` when every file is ``Status/ok`` (notes are allowed).
-    package var isClean: Bool { files.allSatisfy { $0.status == .ok } }
+    /// `true` when every file is ``Status/ok`` or ``Status/ignored`` (notes are allowed).
+    package var isClean: Bool { files.allSatisfy { $0.status == .ok || $0.status == .ignored } }
 
     /// `true` when some file is damaged or missing: bytes were lost, not just left unchecked.
     package var hasDamage: Bool { files.contains { $0.status == .damaged || $0.status == .missing } }
@@ -119,6 +123,23 @@ package struct VerificationReport: Sendable, Encodable {
 
     private enum CodingKeys: String, CodingKey {
         case clean, storeID, newestManifest, files, notes, bytesChecked, seconds, gigabytesPerSecond
+    }
+}
+
+extension VerificationReport.FileResult {
+    /// Records a failed check. Damage outranks the statuses that only say "not checked".
+    mutating func fail(_ status: VerificationReport.Status, offset: UInt64, _ message: String) {
+        problems.append(VerificationReport.Problem(offset: offset, message: message))
+        if self.status == .ok || status == .damaged || status == .missing { self.status = status }
+    }
+
+    /// Records an error thrown while reading the file: damage, a newer format, or an I/O failure.
+    mutating func fail(_ error: StoreError) {
+        switch error.code {
+        case .corrupted: fail(.damaged, offset: error.offset ?? 0, error.message)
+        case .unsupportedFormat: fail(.unsupported, offset: 0, error.message)
+        default: fail(.unreadable, offset: 0, error.description)
+        }
     }
 }
 
