@@ -99,15 +99,18 @@ public final class Store: Sendable {
     }
 
     /// Runs the opener. A read-only open races with the writer, which may remove a WAL file or
-    /// an old manifest between the moment the opener lists it and the moment it opens it: such
-    /// an open is retried from the start, on the newer files.
+    /// an old manifest between the moment the opener lists it and the moment it opens it, or
+    /// publish a flush (and drop WAL files) between the manifest and the WAL it reads — which
+    /// looks like missing WAL records. Such an open is retried from the start, on the newer
+    /// files; damage that is still there after the retries is reported.
     private static func open(path: String, options: StoreOptions, io: any FileIO) throws(StoreError) -> OpenedStore {
         var attempts = 0
         while true {
             do throws(StoreError) {
                 return try StoreOpener(path: path, options: options, io: io).open()
-            } catch where options.readOnly && error.errno == ENOENT && attempts < 20 {
+            } catch where options.readOnly && (error.errno == ENOENT || error.code == .corrupted) && attempts < 20 {
                 attempts += 1
+                if error.code == .corrupted && attempts > 3 { throw error }
             }
         }
     }

@@ -49,7 +49,7 @@ enum WALReplay {
                 throw StoreError.corrupted("WAL file starts at LSN \(header.baseLSN), expected \(expected)", path: path, offset: 0)
             }
             var fileNext = header.baseLSN
-            let end = try scan(io: io, path: path, size: size, header: header, mmap: mmap) { record in
+            let end = try scan(io: io, path: path, size: size, header: header, mmap: mmap, mapped: truncateTornTail) { record in
                 let last = record.firstLSN + LSN(record.operationCount) - 1
                 fileNext = last + 1
                 guard record.firstLSN > checkpointLSN else { return }
@@ -108,12 +108,31 @@ enum WALReplay {
     }
 
     /// Maps one WAL file and reads its records.
+    /// Reads one WAL file's records. A writer (which holds the lock: nobody else changes the
+    /// file) maps it; a read-only opener reads a copy, because the live writer may truncate
+    /// the file (a roll gives back its preallocated tail) and a mapping past the new end would
+    /// fault (SIGBUS). A copy that comes up short just ends there, like a torn tail.
     private static func scan(io: any FileIO, path: String, size: Int64, header: WALHeader, mmap: MmapManager,
-                             _ body: (WALRecord) -> Void) throws(StoreError) -> WALEnd {
+                             mapped: Bool, _ body: (WALRecord) -> Void) throws(StoreError) -> WALEnd {
         let fd = try io.open(path, [], permissions: 0)
         defer { io.close(fd) }
-        let region = try MmapRegion(io: io, fd: fd, path: path, count: Int(size), manager: mmap)
-        region.advise(.sequential)
-        return withExtendedLifetime(region) { WALReader.records(region.bytes, header: header, body) }
+        if mapped {
+            let region = try MmapRegion(io: io, fd: fd, path: path, count: Int(size), manager: mmap)
+            region.advise(.sequential)
+            return withExtendedLifetime(region) { WALReader.records(region.bytes, header: header, body) }
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(size))
+        let count = try bytes.withMutableBytes { (raw) throws(StoreError) -> Int in
+            var done = 0
+            while done < raw.count {
+                let n = try io.read(fd, path: path, into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), at: Int64(done))
+                if n == 0 { break }
+                done += n
+            }
+            return done
+        }
+        return bytes.withUnsafeBytes { raw in
+            WALReader.records(UnsafeRawBufferPointer(rebasing: raw[0..<count]), header: header, body)
+        }
     }
 }

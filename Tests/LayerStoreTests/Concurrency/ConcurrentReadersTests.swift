@@ -109,3 +109,50 @@ import Testing
         for c in 0..<committers { #expect(try reopened.string(forKey: "c\(c)-\(perCommitter - 1)", in: "d") == "\(c)-\(perCommitter - 1)") }
     }
 }
+
+/// Read-only opens beside a writer that commits, rolls (truncating WAL files) and flushes
+/// (removing them): every open succeeds and sees a consistent prefix; none faults on a WAL
+/// file shrinking under it.
+@Suite struct ReadOnlyBesideWriterTests {
+    @Test func readOnlyOpensNeverFaultOrFailBesideABusyWriter() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let writer = try Store(path: path, options: testOptions { $0.memtableByteCountMax = 16 << 10 })
+        try writer.put("0", forKey: "counter", in: "d")
+        let stop = Locked(false)
+        let failures = Locked<[String]>([])
+        let opens = Locked(0)
+        let group = DispatchGroup()
+        for _ in 0..<2 {
+            group.enter()
+            Thread {
+                defer { group.leave() }
+                var ro = testOptions()
+                ro.readOnly = true
+                var last = -1
+                while !stop.withLock({ $0 }) {
+                    do {
+                        let reader = try Store(path: path, options: ro)
+                        let value = Int(try reader.string(forKey: "counter", in: "d") ?? "") ?? -2
+                        // Each open sees a prefix at least as new as the previous one's.
+                        if value < last { failures.withLock { $0.append("went back from \(last) to \(value)") } }
+                        last = value
+                        opens.withLock { $0 += 1 }
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+            }.start()
+        }
+        for i in 1...400 {
+            try writer.write { batch in
+                try batch.put(String(i), forKey: "counter", in: "d")
+                try batch.put([UInt8](repeating: UInt8(i % 251), count: 300), forKey: Array("filler-\(i % 50)".utf8), in: "d")
+            }
+        }
+        stop.withLock { $0 = true }
+        group.wait()
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0.prefix(3) })")
+        #expect(opens.withLock { $0 } > 0)
+    }
+}
