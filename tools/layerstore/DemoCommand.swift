@@ -30,6 +30,8 @@ struct DemoCommand: ParsableCommand {
     var commitSeconds: Double = 2
     @Flag(help: "Delete DIR first if it exists.")
     var replace = false
+    @Flag(help: "Skip the cold-tier phase (LZ4 compaction), leaving the store uncompressed.")
+    var noCold = false
 
     func validate() throws {
         guard profile == "layer" || profile == "small" else { throw ValidationError("--profile must be layer or small") }
@@ -57,7 +59,7 @@ struct DemoCommand: ParsableCommand {
         try demo.pointReads(count: reads)
         try demo.scans()
         try demo.groupCommit(committerCounts!, seconds: commitSeconds)
-        try demo.coldTier(reads: reads)
+        if !noCold { try demo.coldTier(reads: reads) }
         try demo.store?.close()
         print("store left at \(path)")
     }
@@ -138,8 +140,10 @@ struct DemoRun {
         for rec in 0..<min(profile.recordsPerDimension, 4096) {
             raw += Workload.value(dimension: 7, record: rec, count: profile.valueByteCount)
         }
-        let limit = try LZ4Limit.measure(raw, blockSize: 64 << 10)
-        print("lz4 limit \(fixed(limit.ratio, 2))x on these values in 64 KiB blocks, decompression \(fixed(limit.gigabytesPerSecond, 2)) GB/s (one thread, in memory)")
+        for blockSize in [CompactionOptions.coldBlockByteCountTarget, 64 << 10] {
+            let limit = try LZ4Limit.measure(raw, blockSize: blockSize)
+            print("lz4 limit \(fixed(limit.ratio, 2))x on these values in \(blockSize >> 10) KiB blocks, decompression \(fixed(limit.gigabytesPerSecond, 2)) GB/s (one thread, in memory)")
+        }
     }
 
     func pointReads(count: Int, label: String = "reads") throws {
