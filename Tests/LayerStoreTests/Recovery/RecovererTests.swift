@@ -79,6 +79,33 @@ import Testing
         #expect(try values(path).count == 50)
     }
 
+    @Test func truncationAtEveryOffsetOfTheLastWALRecordIsReportedAndRecovered() throws {
+        let dir = TemporaryDirectory()
+        let path = try makeStore(dir)
+        let wal = try walFile(path)
+        let full = ByteSurgery.read(wal)
+        let recordSize = WALWriter.recordByteCount(payload: WALFormat.operationHeaderByteCount + 1 + 7 + 8)
+        let lastStart = full.count - recordSize
+        let unpaddedEnd = lastStart + WALFormat.recordHeaderByteCount + WALFormat.operationHeaderByteCount + 1 + 7 + 8
+        let pristine = files(path)
+        for cut in lastStart..<unpaddedEnd {
+            for (name, bytes) in pristine { ByteSurgery.write(path + "/" + name, bytes) }
+            ByteSurgery.write(wal, Array(full[0..<cut]))
+            let dry = try Recoverer.run(path: path, dryRun: true, salvage: false)
+            #expect(dry.consistent, "cut \(cut)")
+            if cut > lastStart {
+                #expect(dry.tornTail?.offset == UInt64(lastStart), "cut \(cut)")
+                // The count runs to the last non-zero byte of what is left.
+                #expect(dry.tornTailByteCount > 0 && dry.tornTailByteCount <= UInt64(cut - lastStart), "cut \(cut)")
+            } else {
+                #expect(dry.tornTail == nil, "cut \(cut)")
+            }
+            #expect(dry.walLastLSN == 49, "cut \(cut)")
+            let got = try values(path)  // read-only: skips the torn record
+            #expect(got.count == 49 && got["key-049"] == nil, "cut \(cut)")
+        }
+    }
+
     @Test func midLogDamageIsNamedThenSalvagedWithTheLossListed() throws {
         let dir = TemporaryDirectory()
         let path = try makeStore(dir)
