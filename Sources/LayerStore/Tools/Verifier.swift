@@ -474,12 +474,13 @@ private final class SegmentCheckLanes: Sendable {
 
     let next = Atomic<Int>(0)
     let done = Atomic<Int>(0)
-    let state: Mutex<State>
+    /// A pthread lock, not `Synchronization.Mutex`: ThreadSanitizer understands it.
+    let state: Locked<State>
     let count: Int
 
     init(count: Int) {
         self.count = count
-        self.state = Mutex(State(results: Array(repeating: nil, count: count)))
+        self.state = Locked(State(results: Array(repeating: nil, count: count)))
     }
 
     /// The index of the next file to check, or `nil` when every file is taken.
