@@ -84,18 +84,22 @@ extension Store {
         }
         next.nextSegmentID = max(next.nextSegmentID, writer.withLock { $0.reservedSegmentID })
         try manifests.publish(next)
-        writer.withLock { $0.manifest = next }
+        // Durable from here: the writer and the readers move to `next` together, so a failure
+        // below leaves memory matching the disk, and a retry starts from `next`.
+        writer.withLock { w in
+            w.manifest = next
+            state.withLock { s in
+                var segments = s.segments
+                segments[done.dimension] = opened.isEmpty ? nil : Array(opened.reversed())
+                s = StoreState(manifest: next, segments: segments, memtables: s.memtables)
+            }
+        }
         var copy = next
         copy.generation += 1
         try manifests.publish(copy)
         writer.withLock { w in
             w.manifest = copy
             w.keptCheckpoints = [copy.checkpointLSN, next.checkpointLSN]
-            state.withLock { s in
-                var segments = s.segments
-                segments[done.dimension] = opened.isEmpty ? nil : Array(opened.reversed())
-                s = StoreState(manifest: copy, segments: segments, memtables: s.memtables)
-            }
         }
         // Both kept manifests now list only the outputs: the inputs are garbage. Snapshots that
         // still use them keep their mappings; the names can go.

@@ -90,7 +90,19 @@ extension Store {
         }
         let manifests = ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions)
         try manifests.publish(next)
-        writer.withLock { $0.manifest = next }
+        // From here the flush is durable: the writer and the readers move to `next` at once, so
+        // a failure below leaves a store whose memory matches its disk (and a retry starts
+        // from `next`, not from a manifest that no longer tells the truth).
+        writer.withLock { w in
+            w.manifest = next
+            w.frozen.removeFirst()
+            frozenCount.store(w.frozen.count, ordering: .relaxed)
+            state.withLock { s in
+                var segments = s.segments
+                for (dimension, segment) in opened { segments[dimension, default: []].insert(segment, at: 0) }
+                s = StoreState(manifest: next, segments: segments, memtables: s.memtables.filter { $0 !== memtable })
+            }
+        }
         // A second copy under the next generation: the fallback for a damaged newest manifest is
         // then one with the same checkpoint, so the WAL below it can go now.
         var copy = next
@@ -98,14 +110,7 @@ extension Store {
         try manifests.publish(copy)
         try writer.withLock { (w) throws(StoreError) in
             w.manifest = copy
-            w.frozen.removeFirst()
-            frozenCount.store(w.frozen.count, ordering: .relaxed)
             w.keptCheckpoints = [copy.checkpointLSN, next.checkpointLSN]
-            state.withLock { s in
-                var segments = s.segments
-                for (dimension, segment) in opened { segments[dimension, default: []].insert(segment, at: 0) }
-                s = StoreState(manifest: copy, segments: segments, memtables: s.memtables.filter { $0 !== memtable })
-            }
             try w.wal.dropFiles(coveredBy: w.keptCheckpoints.min() ?? 0)
         }
     }

@@ -22,13 +22,18 @@ struct CompactCommand: ParsableCommand {
     @Option(help: "Versions kept per key.") var keepVersions: Int = 1
     @Flag(help: "LZ4-compress everything written.") var lz4 = false
     @Option(help: "LZ4-compress only segments whose newest record is older than this (e.g. 7d).") var coldAfter: String?
-    @Option(help: "Block size of the outputs (default: the store's, 64K for LZ4).") var blockSize: String?
+    @Option(help: "Block size of the outputs (default: the store's, 16K for LZ4).") var blockSize: String?
     @Flag(help: "Report what would be done, writing nothing.") var dryRun = false
     @Flag(help: "Print the report as JSON.") var json = false
 
     func validate() throws {
-        guard parseSize(targetSize) != nil else { throw ValidationError("--target-size must be a size such as 64M or 1G") }
-        if let blockSize, parseSize(blockSize) == nil { throw ValidationError("--block-size must be a size such as 16K") }
+        guard let target = parseSize(targetSize), target >= 64 << 10 else {
+            throw ValidationError("--target-size must be a size of at least 64K, such as 64M or 1G")
+        }
+        if let dimension, !isValidDimensionArgument(dimension) { throw ValidationError("--dimension \(dimension) is not a valid dimension name") }
+        if let blockSize, !(256...(1 << 20)).contains(parseSize(blockSize) ?? 0) {
+            throw ValidationError("--block-size must be a size from 256 to 1M, such as 16K")
+        }
         guard keepVersions >= 1 else { throw ValidationError("--keep-versions must be at least 1") }
         if let coldAfter, parseDuration(coldAfter) == nil { throw ValidationError("--cold-after must be a duration such as 30m, 12h or 7d") }
         if lz4 && coldAfter != nil { throw ValidationError("--lz4 and --cold-after exclude each other") }
@@ -43,7 +48,9 @@ struct CompactCommand: ParsableCommand {
         options.blockByteCountTarget = blockSize.flatMap(parseSize)
         if lz4 { options.compression = .lz4 }
         if let coldAfter { options.compression = .lz4OlderThan(seconds: parseDuration(coldAfter)!) }
-        let store = try Store(path: path.store)
+        var storeOptions = StoreOptions()
+        storeOptions.createIfMissing = false
+        let store = try Store(path: path.store, options: storeOptions)
         let report = try store.compact(options)
         try store.close()
         if json {
@@ -80,4 +87,10 @@ func parseDuration(_ text: String) -> Double? {
     let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
     guard let last = text.last, let unit = units[last], let n = Double(text.dropLast()), n >= 0 else { return nil }
     return n * unit
+}
+
+/// Whether `name` is a dimension name the store accepts (checked before opening anything).
+func isValidDimensionArgument(_ name: String) -> Bool {
+    var batch = WriteBatch()
+    return (try? batch.delete(forKey: [0], in: name)) != nil
 }

@@ -9,7 +9,9 @@ struct FlushCommand: ParsableCommand {
     @OptionGroup var path: StorePath
 
     func run() throws {
-        let store = try Store(path: path.store)
+        var options = StoreOptions()
+        options.createIfMissing = false
+        let store = try Store(path: path.store, options: options)
         try store.flush()
         try store.close()
     }

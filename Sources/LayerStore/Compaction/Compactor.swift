@@ -12,7 +12,7 @@
 /// The result of compacting one dimension, before publication.
 struct CompactedDimension {
     var dimension: String
-    /// The new segments, oldest first, with the open segment and its descriptor.
+    /// The new segments, oldest first: descriptor and path.
     var outputs: [(descriptor: SegmentDescriptor, path: String)]
     var result: CompactionReport.DimensionResult
 }
@@ -113,8 +113,11 @@ struct Compactor {
         case .none: return SegmentFormat.codecNone
         case .lz4: return SegmentFormat.codecLZ4
         case .lz4OlderThan(let seconds):
-            let cutoff = Syscalls.wallClockNanoseconds() &- UInt64(seconds * 1e9)
-            return newestRecordTime < cutoff ? SegmentFormat.codecLZ4 : SegmentFormat.codecNone
+            // Saturating: a duration longer than the epoch makes nothing old enough.
+            let now = Syscalls.wallClockNanoseconds()
+            let age = seconds * 1e9
+            guard age < Double(now) else { return SegmentFormat.codecNone }
+            return newestRecordTime < now - UInt64(age) ? SegmentFormat.codecLZ4 : SegmentFormat.codecNone
         }
     }
 }

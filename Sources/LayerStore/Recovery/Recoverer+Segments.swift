@@ -86,7 +86,7 @@ extension Recoverer {
         if entries.isEmpty {
             dropFromManifest(d.id, dimension: dimension, plan: plan)
         } else {
-            plan.rewrites.append((dimension, d, entries))
+            plan.rewrites.append((dimension, d, segment.header.newestRecordTime, entries))
         }
     }
 
@@ -133,8 +133,10 @@ extension Recoverer {
     /// Writes the rewritten segments (new versions) and the segments salvaged from the WAL,
     /// and puts them in the manifest.
     func writeSalvagedSegments(_ plan: Plan, writer: SegmentWriter) throws(StoreError) {
-        for (dimension, old, entries) in plan.rewrites {
-            let (descriptor, path) = try writer.write(entries, dimension: dimension, id: old.id, version: old.version + 1, codec: old.codec)
+        for (dimension, old, newestRecordTime, entries) in plan.rewrites {
+            // The rewrite keeps the segment's codec and age (cold tiering goes by it).
+            let (descriptor, path) = try writer.write(entries, dimension: dimension, id: old.id, version: old.version + 1,
+                                                      codec: old.codec, newestRecordTime: newestRecordTime)
             guard let i = plan.manifest.dimensions.firstIndex(where: { $0.name == dimension }),
                 let j = plan.manifest.dimensions[i].segments.firstIndex(where: { $0.id == old.id })
             else { continue }
@@ -188,7 +190,7 @@ extension Recoverer {
                                               maxLSN: s.header.maxLSN, recordCount: s.header.recordCount, fileLength: s.header.fileLength)
                     if let existing = byDimension[dimension]?[id], existing.0.version > version { continue }
                     byDimension[dimension, default: [:]][id] = (d, file)
-                } catch {
+                } catch where error.code != .unsupportedFormat {
                     damaged.append(.init(file: file, offset: error.offset, message: error.message))
                 }
             }

@@ -57,7 +57,7 @@ package struct Recoverer {
         /// Records salvaged from the WAL, to be written as new segments.
         var salvagedWAL: Memtable?
         /// Segments to rewrite from their valid blocks: (dimension, descriptor, entries).
-        var rewrites: [(dimension: String, descriptor: SegmentDescriptor, entries: [MemKeyVersions])] = []
+        var rewrites: [(dimension: String, descriptor: SegmentDescriptor, newestRecordTime: UInt64, entries: [MemKeyVersions])] = []
         /// Segment files (relative) that older valid manifests list.
         var alsoReferenced: Set<String> = []
 
@@ -127,8 +127,10 @@ package struct Recoverer {
                 plan.manifestChanged = !skipped.isEmpty
                 for older in generations where older < generation {
                     let olderName = ManifestFormat.fileName(older)
-                    guard let m = try? ManifestCodec.decode(try io.readWholeFile(layout.root + "/" + olderName), generation: older, path: olderName)
-                    else {
+                    let m: Manifest
+                    do throws(StoreError) {
+                        m = try ManifestCodec.decode(try io.readWholeFile(layout.root + "/" + olderName), generation: older, path: olderName)
+                    } catch where error.code == .corrupted {
                         // A damaged older one too: publishing would prune it, and nothing is
                         // deleted without a copy.
                         plan.earlyQuarantine.append(olderName)

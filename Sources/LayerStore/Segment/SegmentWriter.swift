@@ -1,5 +1,5 @@
 //! Builds and durably writes new segment files: the one path by which a segment comes into
-//! being, for flushes and for salvage (and, later, compaction).
+//! being, for flushes, compaction and salvage.
 //!
 //! Durability order: temp file, space reserved (`posix_fallocate`: a full disk fails here, not
 //! later), bytes written, fsync, rename to the final name, directory fsync. Only then may a

@@ -92,6 +92,27 @@ import Testing
         #expect(files.count == reopened.mappedAddressRanges(of: "d").count, "\(files)")
     }
 
+    @Test func aFailureBetweenTheTwoManifestCopiesLeavesAUsableStore() throws {
+        // The first publish is the commit point; if the copy after it fails, memory must still
+        // match the disk, so the next flush and compaction work (and do not trip an invariant).
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let io = FaultInjectingFileIO()
+        let store = try open(path, io) { $0.flushInBackground = false }
+        for i in 0..<20 { try store.put("v\(i)", forKey: "k\(i)", in: "d") }
+        io.fail(.rename, pathContains: "MANIFEST", after: 1)
+        #expect(throws: StoreError.self) { try store.flush() }
+        for i in 20..<40 { try store.put("v\(i)", forKey: "k\(i)", in: "d") }
+        try store.flush()
+        io.fail(.rename, pathContains: "MANIFEST", after: 1)
+        #expect(throws: StoreError.self) { _ = try store.compact() }
+        _ = try store.compact()
+        for i in 0..<40 { #expect(try store.string(forKey: "k\(i)", in: "d") == "v\(i)") }
+        try store.close()
+        let reopened = try Store(path: path, options: testOptions())
+        for i in 0..<40 { #expect(try reopened.string(forKey: "k\(i)", in: "d") == "v\(i)") }
+    }
+
     @Test func aFailedMapAtOpenIsATypedError() throws {
         let dir = TemporaryDirectory()
         let path = dir.child("s")
