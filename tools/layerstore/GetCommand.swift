@@ -87,11 +87,5 @@ struct OutputBuffer {
 /// Writes all bytes to file descriptor 1, unbuffered (after flushing `print`'s buffer).
 func writeStandardOutput(_ raw: UnsafeRawBufferPointer) {
     fflush(nil)
-    var done = 0
-    while done < raw.count {
-        let n = write(1, raw.baseAddress! + done, raw.count - done)
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return }
-        done += n
-    }
+    writeAll(1, raw)
 }

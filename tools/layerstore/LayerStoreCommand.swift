@@ -61,15 +61,18 @@ enum ExitStatus {
 /// Writes a line to standard error.
 func printError(_ message: String) {
     fflush(nil)
-    var bytes = Array((message + "\n").utf8)
-    bytes.withUnsafeMutableBytes { raw in
-        var done = 0
-        while done < raw.count {
-            let n = write(2, raw.baseAddress! + done, raw.count - done)
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            done += n
-        }
+    Array((message + "\n").utf8).withUnsafeBytes { writeAll(2, $0) }
+}
+
+/// Writes every byte to a file descriptor, unbuffered (retrying on EINTR; giving up quietly if
+/// the reader is gone: the tool's output has nowhere to go then).
+func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer) {
+    var done = 0
+    while done < raw.count {
+        let n = write(fd, raw.baseAddress! + done, raw.count - done)
+        if n < 0 && errno == EINTR { continue }
+        if n <= 0 { return }
+        done += n
     }
 }
 

@@ -59,16 +59,7 @@ final class ProgressBar {
     }
 
     private func emit(_ text: String) {
-        var bytes = Array(text.utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var done = 0
-            while done < raw.count {
-                let n = write(2, raw.baseAddress! + done, raw.count - done)
-                if n < 0 && errno == EINTR { continue }
-                if n <= 0 { return }
-                done += n
-            }
-        }
+        Array(text.utf8).withUnsafeBytes { writeAll(2, $0) }
     }
 }
 
