@@ -68,6 +68,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         self.errno = errno
     }
 
+    /// The code, the message, and the file, offset and errno where known, on one line.
     public var description: String {
         var text = "\(code.rawValue): \(message)"
         if let path { text += " [\(path)" + (offset.map { " @ \($0)" } ?? "") + "]" }

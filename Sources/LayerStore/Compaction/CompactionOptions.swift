@@ -53,12 +53,19 @@ public struct CompactionOptions: Sendable, Equatable {
 public struct CompactionReport: Sendable, Codable, Equatable {
     /// Before and after for one dimension.
     public struct DimensionResult: Sendable, Codable, Equatable {
+        /// The dimension.
         public var dimension: String
+        /// Segments before the compaction.
         public var segmentsBefore = 0
+        /// Segments after it.
         public var segmentsAfter = 0
+        /// Bytes of segment files before.
         public var bytesBefore: UInt64 = 0
+        /// Bytes of segment files after.
         public var bytesAfter: UInt64 = 0
+        /// Records (versions and tombstones) before.
         public var recordsBefore: UInt64 = 0
+        /// Records after.
         public var recordsAfter: UInt64 = 0
         /// Superseded versions dropped (beyond `keepVersions`).
         public var versionsDropped: UInt64 = 0
@@ -66,13 +73,15 @@ public struct CompactionReport: Sendable, Codable, Equatable {
         public var tombstonesDropped: UInt64 = 0
         /// Output segments written with LZ4 blocks.
         public var compressedSegments = 0
-        /// Files written and removed, relative to the store.
+        /// Files written, relative to the store.
         public var written: [String] = []
+        /// Files removed (the inputs), relative to the store.
         public var removed: [String] = []
     }
 
     /// `true` if nothing was written.
     public var dryRun = false
+    /// One result per dimension compacted.
     public var dimensions: [DimensionResult] = []
     /// Wall time of the whole compaction.
     public var seconds = 0.0
