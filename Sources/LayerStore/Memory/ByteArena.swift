@@ -3,7 +3,8 @@
 //!
 //! Unsafe code: allocates and frees raw chunks; every copy is bounds-checked against its chunk.
 
-/// Raw chunks of bytes, freed together when the arena goes away.
+/// Raw chunks of bytes, freed together when the arena goes away. Not thread-safe: its owner
+/// serialises appends (the memtable under its lock; a scan on its own thread).
 final class ByteArena {
     private var chunks: [UnsafeMutableRawBufferPointer] = []
     private var used = 0
@@ -38,4 +39,22 @@ final class ByteArena {
     func copy(_ bytes: [UInt8]) -> UnsafeRawBufferPointer {
         bytes.withUnsafeBytes { copy($0) }
     }
+}
+
+/// A run of bytes compared and hashed by content: the memtable's keys and values, which live in
+/// its arena (stable for the memtable's life), and lookup probes pointing at a caller's key for
+/// the duration of one lookup.
+struct ArenaBytes: Hashable {
+    // Safe: either points into an arena that outlives the struct (the memtable owns both), or
+    // is a probe used only while the caller's buffer is alive.
+    let buffer: UnsafeRawBufferPointer
+
+    init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
+
+    static func == (a: ArenaBytes, b: ArenaBytes) -> Bool { compareKeys(a.buffer, b.buffer) == 0 }
+
+    func hash(into hasher: inout Hasher) { hasher.combine(bytes: buffer) }
+
+    /// A copy as an array.
+    var array: [UInt8] { [UInt8](buffer) }
 }

@@ -4,6 +4,9 @@
 //! - One writer inserts (under the store's writer lock); readers look up concurrently. All access
 //!   to the tables goes through `lock`: the memtable is small and short-lived, and readers of
 //!   flushed data (the common case) never take it — ``isEmpty`` is a lock-free check.
+//! - Keys and values are copied into the memtable's arena once and never move: a lookup hands
+//!   out a view of the arena (valid while the memtable is alive), and an insert allocates nothing
+//!   in the steady state but arena chunks.
 //! - A key's versions are kept in ascending LSN order; a reader at snapshot LSN `L` sees the
 //!   newest version with `lsn <= L`. Entries above every snapshot's LSN (appended, not yet
 //!   durable) are therefore invisible until the commit is acknowledged.
@@ -11,7 +14,7 @@
 
 import Synchronization
 
-/// One version of a key in the memtable.
+/// One version of a key, as flushes and scans receive it (copied out).
 struct MemVersion: Sendable {
     var lsn: LSN
     var isDelete: Bool
@@ -32,11 +35,39 @@ struct MemKeyVersions: Sendable {
 
 /// The in-memory table of recent writes.
 final class Memtable: @unchecked Sendable {
-    // Safe to share: `tables`, `sortedKeys`, LSN bounds and `byteCount` are only touched with
-    // `lock` held; `entryCount` is atomic.
+    /// A version as stored: its value lives in the arena.
+    private struct Stored {
+        var lsn: LSN
+        var isDelete: Bool
+        var value: ArenaBytes
+    }
+
+    /// A key's versions, oldest first; the first is inline so a key written once costs no
+    /// array of its own.
+    private struct Versions {
+        var first: Stored
+        var rest: [Stored] = []
+
+        /// The newest version with `lsn <= snapshotLSN`.
+        func visible(at snapshotLSN: LSN) -> Stored? {
+            if let v = rest.last(where: { $0.lsn <= snapshotLSN }) { return v }
+            return first.lsn <= snapshotLSN ? first : nil
+        }
+
+        var newestFirst: [Stored] { rest.reversed() + [first] }
+    }
+
+    private final class Table {
+        var entries: [ArenaBytes: Versions] = [:]
+        var sortedKeys: [ArenaBytes]?
+    }
+
+    // Safe to share: `tables`, the arena, LSN bounds and `byteCount` are only touched with
+    // `lock` held; `entryCount` is atomic. Views into the arena stay valid while `self` lives.
     private let lock = Lock()
-    private var tables: [String: [[UInt8]: [MemVersion]]] = [:]
-    private var sortedKeys: [String: [[UInt8]]] = [:]
+    private let arena = ByteArena(chunkByteCount: 1 << 20)
+    private var tables: [String: Table] = [:]
+    private var lastTable: (name: ArenaBytes, table: Table)?
     private var minLSNStorage: LSN = 0
     private var maxLSNStorage: LSN = 0
     private var byteCountStorage = 0
@@ -65,14 +96,16 @@ final class Memtable: @unchecked Sendable {
         lock.withLock {
             let ok = decodeBatchPayload(payload, count: count) { index, op in
                 let lsn = firstLSN + LSN(index)
-                let name = String(decoding: op.dimension, as: UTF8.self)
-                let key = [UInt8](op.key)
-                let version = MemVersion(lsn: lsn, isDelete: op.isDelete, value: [UInt8](op.value))
-                if tables[name] == nil { tables[name] = [:] }
-                let isNewKey = tables[name]![key] == nil
-                tables[name]![key, default: []].append(version)
-                if isNewKey { sortedKeys[name] = nil }
-                byteCountStorage += key.count + op.value.count + Memtable.entryOverheadByteCount
+                let table = tableLocked(op.dimension)
+                let stored = Stored(lsn: lsn, isDelete: op.isDelete, value: ArenaBytes(arena.copy(op.value)))
+                let probe = ArenaBytes(op.key)
+                if table.entries[probe] != nil {
+                    table.entries[probe]!.rest.append(stored)
+                } else {
+                    table.entries[ArenaBytes(arena.copy(op.key))] = Versions(first: stored)
+                    table.sortedKeys = nil
+                }
+                byteCountStorage += op.key.count + op.value.count + Memtable.entryOverheadByteCount
                 if minLSNStorage == 0 { minLSNStorage = lsn }
                 assert(lsn > maxLSNStorage, "memtable LSNs must increase")
                 maxLSNStorage = lsn
@@ -82,26 +115,41 @@ final class Memtable: @unchecked Sendable {
         }
     }
 
-    /// The newest version of `key` in `dimension` with `lsn <= snapshotLSN`.
-    func lookup(_ key: [UInt8], in dimension: String, snapshotLSN: LSN) -> MemVersion? {
+    /// The table of a dimension named by raw bytes; the last one used is remembered, so a batch
+    /// of one dimension builds its name once.
+    private func tableLocked(_ name: UnsafeRawBufferPointer) -> Table {
+        if let last = lastTable, last.name == ArenaBytes(name) { return last.table }
+        let string = String(decoding: name, as: UTF8.self)
+        let table = tables[string] ?? Table()
+        tables[string] = table
+        lastTable = (ArenaBytes(arena.copy(name)), table)
+        return table
+    }
+
+    /// The newest version of `key` in `dimension` with `lsn <= snapshotLSN`: whether it is a
+    /// delete, and the value's bytes (valid while `self` is alive).
+    func lookup(_ key: UnsafeRawBufferPointer, in dimension: String, snapshotLSN: LSN) -> (isDelete: Bool, value: UnsafeRawBufferPointer)? {
         lock.withLock {
-            guard let versions = tables[dimension]?[key] else { return nil }
-            return versions.last(where: { $0.lsn <= snapshotLSN })
+            guard let v = tables[dimension]?.entries[ArenaBytes(key)]?.visible(at: snapshotLSN) else { return nil }
+            return (v.isDelete, v.value.buffer)
         }
     }
 
-    /// The visible version of every key in `dimension` starting with `prefix`, in key order.
+    /// The visible version of every key in `dimension` starting with `prefix`, in key order
+    /// (copied out: scans hold them past the lock).
     func visibleEntries(in dimension: String, prefix: [UInt8], snapshotLSN: LSN) -> [MemEntry] {
         lock.withLock {
             guard let table = tables[dimension] else { return [] }
-            let keys = sortedKeysLocked(dimension, table)
+            let keys = sortedKeysLocked(table)
             var entries: [MemEntry] = []
-            var i = lowerBound(keys, prefix)
-            while i < keys.count, keys[i].starts(with: prefix) {
-                if let v = table[keys[i]]!.last(where: { $0.lsn <= snapshotLSN }) {
-                    entries.append(MemEntry(key: keys[i], version: v))
+            prefix.withUnsafeBytes { p in
+                var i = lowerBound(keys, p)
+                while i < keys.count, Reader.hasPrefix(keys[i].buffer, p) {
+                    if let v = table.entries[keys[i]]!.visible(at: snapshotLSN) {
+                        entries.append(MemEntry(key: keys[i].array, version: MemVersion(lsn: v.lsn, isDelete: v.isDelete, value: v.value.array)))
+                    }
+                    i += 1
                 }
-                i += 1
             }
             return entries
         }
@@ -112,26 +160,26 @@ final class Memtable: @unchecked Sendable {
     func allVersions(in dimension: String) -> [MemKeyVersions] {
         lock.withLock {
             guard let table = tables[dimension] else { return [] }
-            return sortedKeysLocked(dimension, table).map { MemKeyVersions(key: $0, versions: table[$0]!.reversed()) }
+            return sortedKeysLocked(table).map { key in
+                MemKeyVersions(key: key.array, versions: table.entries[key]!.newestFirst.map {
+                    MemVersion(lsn: $0.lsn, isDelete: $0.isDelete, value: $0.value.array)
+                })
+            }
         }
     }
 
-    private func sortedKeysLocked(_ dimension: String, _ table: [[UInt8]: [MemVersion]]) -> [[UInt8]] {
-        if let keys = sortedKeys[dimension] { return keys }
-        let keys = table.keys.sorted { a, b in
-            a.withUnsafeBytes { ra in b.withUnsafeBytes { rb in compareKeys(ra, rb) < 0 } }
-        }
-        sortedKeys[dimension] = keys
+    private func sortedKeysLocked(_ table: Table) -> [ArenaBytes] {
+        if let keys = table.sortedKeys { return keys }
+        let keys = table.entries.keys.sorted { compareKeys($0.buffer, $1.buffer) < 0 }
+        table.sortedKeys = keys
         return keys
     }
 
-    private func lowerBound(_ keys: [[UInt8]], _ target: [UInt8]) -> Int {
+    private func lowerBound(_ keys: [ArenaBytes], _ target: UnsafeRawBufferPointer) -> Int {
         var low = 0, high = keys.count
-        target.withUnsafeBytes { t in
-            while low < high {
-                let mid = (low + high) / 2
-                if keys[mid].withUnsafeBytes({ compareKeys($0, t) }) < 0 { low = mid + 1 } else { high = mid }
-            }
+        while low < high {
+            let mid = (low + high) / 2
+            if compareKeys(keys[mid].buffer, target) < 0 { low = mid + 1 } else { high = mid }
         }
         return low
     }

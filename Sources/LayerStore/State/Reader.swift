@@ -10,10 +10,9 @@
 @usableFromInline
 enum ValueLookup {
     case missing
-    /// In a segment's mapping; `owner` keeps the mapping alive.
+    /// In a segment's mapping, a decoded block or the memtable's arena; `owner` keeps it alive.
     case mapped(UnsafeRawBufferPointer, owner: AnyObject)
-    /// In the memtable.
-    case memory([UInt8])
+
 
     /// Calls `body` with the value's bytes, or returns `nil` if it is missing.
     @inlinable
@@ -21,7 +20,6 @@ enum ValueLookup {
         switch self {
         case .missing: return nil
         case .mapped(let bytes, let owner): return withExtendedLifetime(owner) { body(bytes.bytes) }
-        case .memory(let bytes): return bytes.withUnsafeBytes { body($0.bytes) }
         }
     }
 }
@@ -31,17 +29,14 @@ enum Reader {
     /// compiled once, and a caller's closure is specialised in the caller (no runtime metadata
     /// lookups per read).
     static func lookup(_ state: StoreState, lsn: LSN, key: [UInt8], dimension: String) throws(StoreError) -> ValueLookup {
-        for memtable in state.memtables where !memtable.isEmpty {
-            if let version = memtable.lookup(key, in: dimension, snapshotLSN: lsn) {
-                return version.isDelete ? .missing : .memory(version.value)
-            }
-        }
-        guard let segments = state.segments[dimension] else {
-            try validateQuery(dimension: dimension, key: key)
-            return .missing
-        }
         var failure: StoreError?
-        let found: ValueLookup = key.withUnsafeBytes { k in
+        let found: ValueLookup? = key.withUnsafeBytes { k in
+            for memtable in state.memtables where !memtable.isEmpty {
+                if let version = memtable.lookup(k, in: dimension, snapshotLSN: lsn) {
+                    return version.isDelete ? .missing : .mapped(version.value, owner: memtable)
+                }
+            }
+            guard let segments = state.segments[dimension] else { return nil }
             guard !k.isEmpty else {
                 failure = StoreError(.invalidArgument, "a key must not be empty")
                 return .missing
@@ -58,6 +53,12 @@ enum Reader {
             return .missing
         }
         if let failure { throw failure }
+        guard let found else {
+            // No segment of this dimension: a query that finds nothing still gets a typed error
+            // if its arguments are invalid.
+            try validateQuery(dimension: dimension, key: key)
+            return .missing
+        }
         return found
     }
 

@@ -17,8 +17,10 @@ import Testing
         #expect(!m.isEmpty)
         #expect(m.lsnRange == (1, 4))
         func value(_ key: String, _ lsn: LSN) -> String?? {
-            guard let v = m.lookup(Array(key.utf8), in: "d", snapshotLSN: lsn) else { return nil }
-            return .some(v.isDelete ? nil : String(decoding: v.value, as: UTF8.self))
+            Array(key.utf8).withUnsafeBytes { k in
+                guard let v = m.lookup(k, in: "d", snapshotLSN: lsn) else { return nil }
+                return .some(v.isDelete ? nil : String(decoding: v.value, as: UTF8.self))
+            }
         }
         #expect(value("a", 0) == nil)
         #expect(value("a", 1) == .some("a1"))
@@ -26,7 +28,7 @@ import Testing
         #expect(value("a", 3) == .some("a2"))
         #expect(value("a", 4) == .some(nil))
         #expect(value("b", 4) == .some("b1"))
-        #expect(m.lookup(Array("a".utf8), in: "other", snapshotLSN: 9) == nil)
+        #expect(Array("a".utf8).withUnsafeBytes { m.lookup($0, in: "other", snapshotLSN: 9) } == nil)
         let all = m.allVersions(in: "d")
         #expect(all.map { String(decoding: $0.key, as: UTF8.self) } == ["a", "b"])
         #expect(all[0].versions.map(\.lsn) == [4, 3, 1])
