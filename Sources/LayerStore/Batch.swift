@@ -130,7 +130,7 @@ private func validateBatchPayload(_ payload: UnsafeRawBufferPointer, count: Int)
 /// A dimension name read from disk must still be one ``Validate/dimensionName(_:)`` accepts:
 /// it becomes a directory name.
 func isValidDimensionName(_ bytes: UnsafeRawBufferPointer) -> Bool {
-    guard let name = String(validating: bytes, as: UTF8.self) else { return false }
-    do { try Validate.dimensionName(name) } catch { return false }
-    return true
+    // The allowed bytes are all ASCII, so valid UTF-8 follows; no String is built (this runs
+    // for every operation replayed or applied).
+    bytes.count >= 1 && bytes.count <= Limits.dimensionNameByteCountMax && Validate.isNameBytes(bytes)
 }

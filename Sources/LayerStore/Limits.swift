@@ -36,17 +36,23 @@ enum Validate {
     /// A dimension name is 1...64 bytes of `[A-Za-z0-9_.-]`, not starting with `.`: it is used
     /// as a directory name, so it must never be able to climb out of `dims/`.
     static func dimensionName(_ name: String) throws(StoreError) {
-        let bytes = Array(name.utf8)
+        let bytes = name.utf8
         guard !bytes.isEmpty, bytes.count <= Limits.dimensionNameByteCountMax else {
             throw StoreError(
                 bytes.isEmpty ? .invalidArgument : .limitExceeded,
                 "dimension name must be 1 to \(Limits.dimensionNameByteCountMax) bytes, got \(bytes.count)")
         }
-        guard bytes[0] != UInt8(ascii: "."), bytes.allSatisfy(isNameByte) else {
+        guard isNameBytes(bytes) else {
             throw StoreError(
                 .invalidArgument,
                 "invalid dimension name \"\(name)\": use letters, digits, '_', '-', '.' (not first)")
         }
+    }
+
+    /// The byte rules of a dimension name (length aside), checked without copying.
+    static func isNameBytes(_ bytes: some Collection<UInt8>) -> Bool {
+        guard let first = bytes.first, first != UInt8(ascii: ".") else { return false }
+        return bytes.allSatisfy(isNameByte)
     }
 
     static func key(_ count: Int) throws(StoreError) {

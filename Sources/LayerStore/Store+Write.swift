@@ -16,8 +16,8 @@ extension Store {
         }
         if batch.isEmpty { return lastLSN }
         if frozenCount.load(ordering: .relaxed) >= 2 { try waitForFlushCapacity() }
-        return try groupCommit.commit(batch, groupByteCountMax: Store.groupByteCountMax) { group in
-            commitGroup(group, writer: writer, groupCommit: groupCommit)
+        return try groupCommit.commit(batch, groupByteCountMax: Store.groupByteCountMax) { group, results in
+            commitGroup(group, results: &results, writer: writer, groupCommit: groupCommit)
         }
     }
 
@@ -26,32 +26,38 @@ extension Store {
     static let groupByteCountMax = 8 << 20
 
     /// The leader's work for one group: check each batch, append the valid ones with one
-    /// write, apply them to the memtable, then make them durable with one sync.
-    private func commitGroup(_ group: [WriteBatch], writer: Locked<WriterState>, groupCommit: GroupCommit) -> GroupCommit.GroupOutcome {
-        var results = [Result<LSN, StoreError>](repeating: .failure(StoreError(.closed, "the store is closed", path: path)), count: group.count)
+    /// write, apply them to the memtable, then make them durable with one sync. Fills one result
+    /// per batch; returns what the sync made durable. Allocates nothing in the steady state.
+    private func commitGroup(
+        _ group: [WriteBatch], results: inout [Result<LSN, StoreError>], writer: Locked<WriterState>, groupCommit: GroupCommit
+    ) -> Result<LSN?, StoreError> {
         var froze = false
         var syncTarget: (file: WALFile, covered: LSN)?
         do throws(StoreError) {
             try writer.withLock { (w) throws(StoreError) in
                 if closed.load(ordering: .acquiring) { throw StoreError(.closed, "the store is closed", path: path) }
-                var accepted: [Int] = []
                 var lsn = w.wal.nextLSN
-                for (i, batch) in group.enumerated() {
+                var rejected = false
+                for batch in group {
                     do throws(StoreError) {
                         try admit(batch, startingAt: lsn, w)
-                        accepted.append(i)
+                        results.append(.success(0))
                         lsn += LSN(batch.count)
                     } catch {
-                        results[i] = .failure(error)
+                        results.append(.failure(error))
+                        rejected = true
                     }
                 }
-                guard !accepted.isEmpty else { return }
-                let batches = accepted.map { group[$0] }
-                let firsts = try w.wal.append(batches, syncedLSN: groupCommit.durable) { groupCommit.markDurable($0) }
-                for (i, first) in zip(accepted, firsts) {
+                // The rare group with a rejected batch writes the others on their own.
+                let written = rejected ? group.indices.filter { if case .success = results[$0] { true } else { false } }.map { group[$0] } : group
+                guard !written.isEmpty else { return }
+                var first = try w.wal.append(written, syncedLSN: groupCommit.durable) { groupCommit.markDurable($0) }
+                for i in group.indices {
+                    guard case .success = results[i] else { continue }
                     let batch = group[i]
                     batch.payload.bytes.withUnsafeBytes { w.active.apply(payload: $0, count: batch.count, firstLSN: first) }
-                    results[i] = .success(first + LSN(batch.count) - 1)
+                    first += LSN(batch.count)
+                    results[i] = .success(first - 1)
                 }
                 let last = w.wal.nextLSN - 1
                 if options.durability == .bufferedUnsynced {
@@ -67,20 +73,22 @@ extension Store {
         } catch {
             // Nothing of the group was written (the append undoes itself), or it was written but
             // the freeze's roll failed: either way no batch is acknowledged.
-            return GroupCommit.GroupOutcome(results: group.map { _ in .failure(error) }, synced: .success(nil))
+            results.removeAll(keepingCapacity: true)
+            for _ in group { results.append(.failure(error)) }
+            return .success(nil)
         }
         if froze { scheduleFlushIfNeeded() }
-        guard options.durability == .sync else { return GroupCommit.GroupOutcome(results: results, synced: .success(nil)) }
+        guard options.durability == .sync else { return .success(nil) }
         // The sync runs outside the writer lock: the next group can gather meanwhile.
         guard let (file, covered) = syncTarget else {
             // The roll of a freeze already synced everything.
-            return GroupCommit.GroupOutcome(results: results, synced: .success(nil))
+            return .success(nil)
         }
         do throws(StoreError) {
             try io.syncData(file.fd, path: file.path)
-            return GroupCommit.GroupOutcome(results: results, synced: .success(covered))
+            return .success(covered)
         } catch {
-            return GroupCommit.GroupOutcome(results: results, synced: .failure(error))
+            return .failure(error)
         }
     }
 

@@ -105,12 +105,19 @@ public final class Store: Sendable {
     /// files; damage that is still there after the retries is reported.
     private static func open(path: String, options: StoreOptions, io: any FileIO) throws(StoreError) -> OpenedStore {
         var attempts = 0
+        var damageSeen = 0
         while true {
+            let manifests = ManifestStore(io: io, directory: StoreLayout(path).root, permissions: 0)
+            let before = options.readOnly ? (try? manifests.generations().first) : nil
             do throws(StoreError) {
                 return try StoreOpener(path: path, options: options, io: io).open()
-            } catch where options.readOnly && (error.errno == ENOENT || error.code == .corrupted) && attempts < 20 {
+            } catch where options.readOnly && (error.errno == ENOENT || error.code == .corrupted) && attempts < 100 {
                 attempts += 1
-                if error.code == .corrupted && attempts > 3 { throw error }
+                // Damage is damage only if no writer published a manifest meanwhile.
+                if error.code == .corrupted, (try? manifests.generations().first) == before {
+                    damageSeen += 1
+                    if damageSeen >= 2 { throw error }
+                }
             }
         }
     }

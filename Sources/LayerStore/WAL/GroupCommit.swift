@@ -31,21 +31,21 @@ final class GroupCommit: @unchecked Sendable {
     /// Called (with `lock` held) each time `durableLSN` grows.
     private let onDurable: @Sendable (LSN) -> Void
 
-    /// One queued commit.
+    /// One queued commit. Waiters are reused (with their condition variables): a commit in
+    /// the steady state allocates nothing here.
     private final class Waiter {
-        let batch: WriteBatch
+        var batch = WriteBatch()
         let ready = Condition()
         var result: Result<LSN, StoreError>?
-        init(_ batch: WriteBatch) { self.batch = batch }
     }
 
-    /// What a leader's processing of a group produced.
-    struct GroupOutcome {
-        /// One result per batch, in order: the batch's last LSN, or why it was not written.
-        var results: [Result<LSN, StoreError>]
-        /// The LSN the group's sync made durable; `nil` if it did not sync (buffered mode).
-        var synced: Result<LSN?, StoreError>
-    }
+    /// Waiters ready for reuse.
+    private var spare: [Waiter] = []
+    /// The leader's group, its batches and their results: used by one leader at a time, and
+    /// kept to reuse their storage.
+    private var group: [Waiter] = []
+    private var batches: [WriteBatch] = []
+    private var results: [Result<LSN, StoreError>] = []
 
     init(durableLSN: LSN, onDurable: @escaping @Sendable (LSN) -> Void) {
         self.durableLSN = durableLSN
@@ -75,12 +75,19 @@ final class GroupCommit: @unchecked Sendable {
     /// Commits `batch` as part of a group and returns its last LSN once the group is done.
     /// - Parameters:
     ///   - groupByteCountMax: a leader stops taking batches once the group holds this many bytes.
-    ///   - process: run by the leader, without `lock`, for the batches of its group.
-    func commit(_ batch: WriteBatch, groupByteCountMax: Int, process: ([WriteBatch]) -> GroupOutcome) throws(StoreError) -> LSN {
+    ///   - process: run by the leader, without `lock`, for the batches of its group: fills one
+    ///     result per batch (its last LSN, or why it was not written) and returns what the
+    ///     group's sync made durable (`nil` if it did not sync).
+    func commit(
+        _ batch: WriteBatch, groupByteCountMax: Int,
+        process: (_ batches: [WriteBatch], _ results: inout [Result<LSN, StoreError>]) -> Result<LSN?, StoreError>
+    ) throws(StoreError) -> LSN {
         lock.lock()
         defer { lock.unlock() }
         if let failure { throw failure }
-        let me = Waiter(batch)
+        let me = spare.popLast() ?? Waiter()
+        me.batch = batch
+        me.result = nil
         queue.append(me)
         while me.result == nil {
             guard !leading, queue[queueHead] === me else {
@@ -88,25 +95,38 @@ final class GroupCommit: @unchecked Sendable {
                 continue
             }
             leading = true
-            let group = takeGroupLocked(byteCountMax: groupByteCountMax)
+            takeGroupLocked(byteCountMax: groupByteCountMax)
+            let latched = failure
             lock.unlock()
-            let outcome = failure.map { f in GroupOutcome(results: group.map { _ in .failure(f) }, synced: .success(nil)) }
-                ?? process(group.map(\.batch))
+            var synced: Result<LSN?, StoreError> = .success(nil)
+            results.removeAll(keepingCapacity: true)
+            if let latched {
+                for _ in batches { results.append(.failure(latched)) }
+            } else {
+                synced = process(batches, &results)
+            }
             lock.lock()
-            finishLocked(group, outcome)
+            finishLocked(synced)
         }
-        return try me.result!.get()
+        let result = me.result!
+        me.batch = WriteBatch()
+        me.result = nil
+        if spare.count < 256 { spare.append(me) }
+        return try result.get()
     }
 
-    /// Removes the head of the queue and the batches behind it that fit the budget.
-    private func takeGroupLocked(byteCountMax: Int) -> [Waiter] {
+    /// Moves the head of the queue and the batches behind it that fit the budget into `group`.
+    private func takeGroupLocked(byteCountMax: Int) {
         var end = queueHead + 1
         var bytes = queue[queueHead].batch.byteCount
         while end < queue.count, bytes + queue[end].batch.byteCount <= byteCountMax {
             bytes += queue[end].batch.byteCount
             end += 1
         }
-        let group = Array(queue[queueHead..<end])
+        for i in queueHead..<end {
+            group.append(queue[i])
+            batches.append(queue[i].batch)
+        }
         queueHead = end
         if queueHead == queue.count {
             queue.removeAll(keepingCapacity: true)
@@ -115,30 +135,30 @@ final class GroupCommit: @unchecked Sendable {
             queue.removeFirst(queueHead)
             queueHead = 0
         }
-        return group
     }
 
-    private func finishLocked(_ group: [Waiter], _ outcome: GroupOutcome) {
-        precondition(outcome.results.count == group.count, "one result per batch")
+    private func finishLocked(_ synced: Result<LSN?, StoreError>) {
+        precondition(results.count == group.count, "one result per batch")
         groupCountStorage += 1
         var syncFailure: StoreError?
-        switch outcome.synced {
-        case .success(let covered?): advanceDurableLSN(covered)
+        switch synced {
+        case .success(let covered?): advanceDurableLocked(covered)
         case .success(nil): break
         case .failure(let error):
             latchLocked(error)
             syncFailure = failure
         }
-        for (waiter, result) in zip(group, outcome.results) {
+        for (waiter, result) in zip(group, results) {
             // A batch written but not made durable is not acknowledged.
             if let syncFailure, case .success = result { waiter.result = .failure(syncFailure) } else { waiter.result = result }
             waiter.ready.signal()
         }
+        group.removeAll(keepingCapacity: true)
+        batches.removeAll(keepingCapacity: true)
+        results.removeAll(keepingCapacity: true)
         leading = false
         if queueHead < queue.count { queue[queueHead].ready.signal() }
     }
-
-    private func advanceDurableLSN(_ lsn: LSN) { advanceDurableLocked(lsn) }
 
     private func advanceDurableLocked(_ lsn: LSN) {
         guard lsn > durableLSN else { return }

@@ -52,14 +52,14 @@ final class WALWriter {
     /// A failed append that could not be undone: the file's tail is unknown, so the writer stops.
     private(set) var failure: StoreError?
 
-    /// Appends one record per batch with one write (not yet durable); returns each batch's
-    /// first LSN.
+    /// Appends one record per batch with one write (not yet durable); returns the first batch's
+    /// first LSN (each next batch starts where the previous one ends).
     /// - Parameters:
     ///   - syncedLSN: every LSN up to this one is durable now; recorded in each record, so that
     ///     recovery can tell a crash's out-of-order writes from lost acknowledged data.
     ///   - beforeRoll: called with the last LSN of the old file once it is durable, when the
     ///     records do not fit and the writer rolls.
-    func append(_ batches: [WriteBatch], syncedLSN: LSN, beforeRoll: (LSN) -> Void) throws(StoreError) -> [LSN] {
+    func append(_ batches: [WriteBatch], syncedLSN: LSN, beforeRoll: (LSN) -> Void) throws(StoreError) -> LSN {
         precondition(!batches.isEmpty && batches.allSatisfy { $0.count > 0 }, "empty batches are not written")
         if let failure { throw failure }
         let total = batches.reduce(0) { $0 + Int64(WALWriter.recordByteCount(payload: $1.byteCount)) }
@@ -69,11 +69,9 @@ final class WALWriter {
         let file: WALFile
         if let current { file = current } else { file = try createFile(minimumByteCount: total + Int64(WALFormat.headerByteCount)) }
         scratch.removeAll()
-        var firsts: [LSN] = []
-        firsts.reserveCapacity(batches.count)
+        let first = nextLSN
         var lsn = nextLSN
         for batch in batches {
-            firsts.append(lsn)
             WALWriter.encodeRecord(batch, firstLSN: lsn, syncedLSN: min(syncedLSN, lsn - 1), seed: file.recordSeed,
                                    offset: UInt64(appendOffset) + UInt64(scratch.count), into: &scratch)
             lsn += LSN(batch.count)
@@ -89,7 +87,7 @@ final class WALWriter {
         }
         appendOffset += total
         nextLSN = lsn
-        return firsts
+        return first
     }
 
     /// A write failed part-way: put zeros back where the record was going, so no torn record is
