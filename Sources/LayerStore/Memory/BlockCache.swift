@@ -15,17 +15,20 @@ final class DecodedBlock: @unchecked Sendable {
     private let storage: UnsafeMutableRawBufferPointer
 
     /// Decompresses `stored` into a new block of `rawByteCount` bytes; `nil` if it fails.
-    init?(decompressing stored: UnsafeRawBufferPointer, rawByteCount: Int) {
-        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(rawByteCount, 1), alignment: 16)
+    init?(decompressing stored: UnsafeRawBufferPointer, rawByteCount: Int, pool: PoolAllocator = .shared) {
+        let storage = pool.allocate(max(rawByteCount, 1))
         guard LZ4Block.decompress(stored, into: UnsafeMutableRawBufferPointer(rebasing: storage[0..<rawByteCount])) else {
-            storage.deallocate()
+            pool.release(storage)
             return nil
         }
         self.storage = storage
+        self.pool = pool
         self.byteCount = rawByteCount
     }
 
-    deinit { storage.deallocate() }
+    private let pool: PoolAllocator
+
+    deinit { pool.release(storage) }
 
     /// The block's size in bytes.
     let byteCount: Int

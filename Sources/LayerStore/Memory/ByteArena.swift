@@ -9,22 +9,24 @@ final class ByteArena {
     private var chunks: [UnsafeMutableRawBufferPointer] = []
     private var used = 0
     private let chunkByteCount: Int
+    private let pool: PoolAllocator
 
-    init(chunkByteCount: Int = 1 << 16) {
+    /// - Parameter pool: where chunks come from and go back to.
+    init(chunkByteCount: Int = 1 << 16, pool: PoolAllocator = .shared) {
         precondition(chunkByteCount > 0)
         self.chunkByteCount = chunkByteCount
+        self.pool = pool
     }
 
     deinit {
-        for chunk in chunks { chunk.deallocate() }
+        for chunk in chunks { pool.release(chunk) }
     }
 
     /// Copies `bytes` in and returns a view of the copy, valid while the arena lives.
     func copy(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         if bytes.isEmpty { return UnsafeRawBufferPointer(start: nil, count: 0) }
         if chunks.isEmpty || used + bytes.count > chunks[chunks.count - 1].count {
-            let size = max(chunkByteCount, bytes.count)
-            chunks.append(.allocate(byteCount: size, alignment: 16))
+            chunks.append(pool.allocate(max(chunkByteCount, bytes.count)))
             used = 0
         }
         let chunk = chunks[chunks.count - 1]
