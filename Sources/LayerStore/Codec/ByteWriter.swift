@@ -1,8 +1,38 @@
 //! Little-endian encoding into a growing byte array: the only way LayerStore writes format
 //! fields. On-disk integers are fixed-width `UInt8/16/32/64` or LEB128 varints, never `Int`.
 
+/// Somewhere little-endian fields go: a growing array (``ByteWriter``) or pool storage
+/// (``PooledBuffer``). The fixed-width and padding helpers are written once, here.
+protocol ByteSink {
+    var count: Int { get }
+    mutating func append(_ raw: UnsafeRawBufferPointer)
+    mutating func zeros(_ n: Int)
+    mutating func patch(bytes: UnsafeRawBufferPointer, at offset: Int)
+    /// Runs `body` with everything written so far.
+    func withContiguousBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R
+}
+
+extension ByteSink {
+    mutating func u8(_ v: UInt8) { withUnsafeBytes(of: v) { append($0) } }
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { append($0) } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { append($0) } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { append($0) } }
+    mutating func append(_ bytes: [UInt8]) { bytes.withUnsafeBytes { append($0) } }
+
+    /// Appends zero bytes up to the next multiple of `alignment`.
+    mutating func pad(to alignment: Int) {
+        let rest = count % alignment
+        if rest != 0 { zeros(alignment - rest) }
+    }
+
+    /// Overwrites a `UInt64` already written at `offset`.
+    mutating func patch(u64 v: UInt64, at offset: Int) {
+        withUnsafeBytes(of: v.littleEndian) { patch(bytes: $0, at: offset) }
+    }
+}
+
 /// Appends little-endian fields and varints to an array of bytes.
-package struct ByteWriter {
+package struct ByteWriter: ByteSink {
     /// The bytes written so far.
     package private(set) var bytes: [UInt8]
 
@@ -31,6 +61,14 @@ package struct ByteWriter {
 
     package mutating func append(contentsOf other: some Sequence<UInt8>) { bytes.append(contentsOf: other) }
     package mutating func append(_ raw: UnsafeRawBufferPointer) { bytes.append(contentsOf: raw) }
+
+    func withContiguousBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R { bytes.withUnsafeBytes(body) }
+
+    /// Overwrites bytes already written, starting at `offset`.
+    mutating func patch(bytes other: UnsafeRawBufferPointer, at offset: Int) {
+        precondition(offset >= 0 && offset + other.count <= bytes.count, "patch outside the written bytes")
+        for i in 0..<other.count { bytes[offset + i] = other[i] }
+    }
 
     /// Appends zero bytes up to the next multiple of `alignment`.
     package mutating func pad(to alignment: Int) {

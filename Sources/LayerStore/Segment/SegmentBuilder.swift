@@ -18,7 +18,9 @@ struct SegmentBuilder {
     private var compressed: [UInt8] = []
     private let seed: UInt64
 
-    private var file = ByteWriter(capacity: 1 << 20)
+    /// The file being built, in pool storage (a flush builds memtable-sized files; the pool
+    /// keeps such buffers for the next one).
+    private var file = PooledBuffer(capacity: 1 << 20)
     private var block = ByteWriter(capacity: 1 << 16)
     private var blockTable = ByteWriter()
     private var keyHeap = ByteWriter()
@@ -97,12 +99,13 @@ struct SegmentBuilder {
 
     /// Finishes the file: last block, block table, hash index, footer, header.
     /// - Precondition: at least one record was added.
-    mutating func finish(newestRecordTime: UInt64) -> [UInt8] {
+    /// The bytes stay valid while the returned buffer is alive.
+    mutating func finish(newestRecordTime: UInt64) -> PooledBuffer {
         precondition(recordCount > 0, "a segment holds at least one record")
         closeBlock()
         let blockTableOffset = UInt64(file.count)
-        file.append(contentsOf: blockTable.bytes)
-        file.append(contentsOf: keyHeap.bytes)
+        file.append(blockTable.bytes)
+        file.append(keyHeap.bytes)
         file.pad(to: 8)
         let indexLength = UInt64(file.count) - blockTableOffset
         let indexChecksum = section(from: blockTableOffset)
@@ -120,7 +123,7 @@ struct SegmentBuilder {
         footer.u64(hashChecksum)
         footer.u64(0)
         footer.u64(Checksum.xxh3(footer.bytes, seed: Checksum.seed(file: seed, offset: footerOffset)))
-        file.append(contentsOf: footer.bytes)
+        file.append(footer.bytes)
         // The header's minLSN is the base of the stored deltas: they must be the same number.
         precondition(minLSN == baseLSN, "baseLSN must be the smallest LSN in the segment")
         let header = SegmentHeader(
@@ -130,13 +133,13 @@ struct SegmentBuilder {
             fileLength: UInt64(file.count), blockCount: UInt32(blockCount),
             blockByteCountTarget: UInt32(blockByteCountTarget), hashSlotCount: UInt32(slotCount),
             blockTableOffset: blockTableOffset, hashOffset: hashOffset, footerOffset: footerOffset)
-        file.patch(bytes: header.encode(), at: 0)
-        return file.bytes
+        header.encode().withUnsafeBytes { file.patch(bytes: $0, at: 0) }
+        return file
     }
 
     /// The checksum of `file[offset...]`, bound to `offset`.
     private func section(from offset: UInt64) -> UInt64 {
-        file.bytes.withUnsafeBytes { raw in
+        file.withContiguousBytes { raw in
             Checksum.xxh3(UnsafeRawBufferPointer(rebasing: raw[Int(offset)...]), seed: Checksum.seed(file: seed, offset: offset))
         }
     }
@@ -152,7 +155,7 @@ struct SegmentBuilder {
         }
         // The checksum covers the bytes on disk, so damage is caught before decompression.
         let checksum = stored.withUnsafeBytes { Checksum.xxh3($0, seed: Checksum.seed(file: seed, offset: offset)) }
-        file.append(contentsOf: stored)
+        file.append(stored)
         blockTable.u64(offset)
         blockTable.u32(UInt32(stored.count))
         blockTable.u32(UInt32(block.count))

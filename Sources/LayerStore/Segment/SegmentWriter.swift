@@ -40,16 +40,17 @@ struct SegmentWriter {
             }
         }
         // A rewrite keeps its records' age (cold tiering goes by it); new data is "now".
-        let bytes = builder.finish(newestRecordTime: newestRecordTime ?? Syscalls.wallClockNanoseconds())
+        let built = builder.finish(newestRecordTime: newestRecordTime ?? Syscalls.wallClockNanoseconds())
         let path = layout.segmentPath(dimension: dimension, id: id, version: version)
-        try writeFile(bytes, path: path, dimension: dimension)
+        try writeFile(built.bytes, path: path, dimension: dimension)
+        let fileLength = built.count
         let descriptor = SegmentDescriptor(id: id, version: version, codec: codec, minLSN: minLSN, maxLSN: maxLSN,
-                                           recordCount: count, fileLength: UInt64(bytes.count))
+                                           recordCount: count, fileLength: UInt64(fileLength))
         return (descriptor, path)
     }
 
     /// Writes `bytes` durably under `path`.
-    private func writeFile(_ bytes: [UInt8], path: String, dimension: String) throws(StoreError) {
+    private func writeFile(_ bytes: UnsafeRawBufferPointer, path: String, dimension: String) throws(StoreError) {
         let directory = layout.dimensionDirectory(dimension)
         if try io.kind(of: directory) == .missing {
             try io.makeDirectory(directory, permissions: directoryPermissions)
@@ -61,7 +62,7 @@ struct SegmentWriter {
         do throws(StoreError) {
             defer { io.close(fd) }
             try io.allocate(fd, path: temp, offset: 0, length: Int64(bytes.count))
-            try bytes.withBytes { (raw) throws(StoreError) in try io.write(fd, path: temp, raw, at: 0) }
+            try io.write(fd, path: temp, bytes, at: 0)
             try io.sync(fd, path: temp)
         } catch {
             try? io.remove(temp)

@@ -28,7 +28,8 @@ final class WALWriter {
     private(set) var nextLSN: LSN
     /// The WAL files on disk, oldest first: number and first LSN.
     private(set) var files: [(number: UInt64, baseLSN: LSN)]
-    private var scratch = ByteWriter(capacity: 1 << 16)
+    /// The records of one group, staged for their single write: pool storage, reused.
+    private var scratch = PooledBuffer(capacity: 1 << 16)
 
     /// A writer whose first record will carry `nextLSN`, in a new file after the existing `files`.
     init(io: any FileIO, directory: String, storeID: UInt64, files: [(number: UInt64, baseLSN: LSN)], nextLSN: LSN,
@@ -78,9 +79,7 @@ final class WALWriter {
         }
         assert(Int64(scratch.count) == total)
         do throws(StoreError) {
-            try scratch.bytes.withBytes { (raw) throws(StoreError) in
-                try io.write(file.fd, path: file.path, raw, at: appendOffset)
-            }
+            try io.write(file.fd, path: file.path, scratch.bytes, at: appendOffset)
         } catch {
             try undoFailedAppend(file, byteCount: Int(total), cause: error)
             throw error
@@ -160,7 +159,7 @@ final class WALWriter {
 
     /// Appends the record for `batch` at file offset `offset` of a file whose record seed is
     /// `seed` (Formats/wal.md § Records), padding included.
-    static func encodeRecord(_ batch: WriteBatch, firstLSN: LSN, syncedLSN: LSN, seed: UInt64, offset: UInt64, into out: inout ByteWriter) {
+    static func encodeRecord<Sink: ByteSink>(_ batch: WriteBatch, firstLSN: LSN, syncedLSN: LSN, seed: UInt64, offset: UInt64, into out: inout Sink) {
         precondition(syncedLSN < firstLSN, "a record cannot be durable before it is written")
         let start = out.count
         out.u64(0)  // checksum, patched below
@@ -171,9 +170,9 @@ final class WALWriter {
         out.u32(UInt32(batch.count))
         // How far behind the durable point was: firstLSN - syncedLSN, saturated (max = unknown).
         out.u32(UInt32(clamping: firstLSN - syncedLSN))
-        out.append(contentsOf: batch.payload.bytes)
+        out.append(batch.payload.bytes)
         let end = start + WALFormat.recordHeaderByteCount + batch.byteCount
-        let sum = out.bytes.withUnsafeBytes { raw in
+        let sum = out.withContiguousBytes { raw in
             Checksum.xxh3(UnsafeRawBufferPointer(rebasing: raw[(start + 8)..<end]), seed: seed ^ offset)
         }
         out.patch(u64: sum, at: start)

@@ -60,7 +60,7 @@ import Testing
                 }
             }
         }
-        return builder.finish(newestRecordTime: 1_764_000_000_000_000_000)
+        return builder.finish(newestRecordTime: 1_764_000_000_000_000_000).array
     }
 
     static let manifest = Manifest(

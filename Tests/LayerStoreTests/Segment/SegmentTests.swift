@@ -35,7 +35,7 @@ import Testing
                 }
             }
         }
-        return builder.finish(newestRecordTime: 1)
+        return builder.finish(newestRecordTime: 1).array
     }
 
     static func open(_ path: String, id: UInt64 = 7, verification: BlockVerification = .firstRead, cache: BlockCache? = nil) throws -> Segment {
