@@ -10,7 +10,8 @@ struct CompactCommand: ParsableCommand {
         abstract: "Merge segments, drop superseded versions, and compress cold ones.",
         discussion: """
             Takes the writer lock (close writers first). Works one dimension at a time and \
-            checks free space before each: it needs room for one dimension's rewrite. A crash \
+            checks free space before each: it needs room for one dimension's rewrite. \
+            A progress bar is drawn on a terminal. A crash \
             at any moment leaves the old state or the new one. \
             SIZE takes K, M, G suffixes (powers of 1024); DURATION takes s, m, h, d.
             Exit codes: 0 done; 2 usage error; 3 store failure (locked, not enough space, I/O).
@@ -51,7 +52,7 @@ struct CompactCommand: ParsableCommand {
         var storeOptions = StoreOptions()
         storeOptions.createIfMissing = false
         let store = try Store(path: path.store, options: storeOptions)
-        let report = try store.compact(options)
+        let report = try compactWithProgress(store, options)
         try store.close()
         if json {
             let encoder = JSONEncoder()
@@ -66,6 +67,41 @@ struct CompactCommand: ParsableCommand {
                 + (d.compressedSegments > 0 ? ", \(d.compressedSegments) LZ4 segments" : ""))
         }
         print("time \(fixed(report.seconds, 3)) s, \(fixed(report.megabytesPerSecond, 1)) MB/s")
+    }
+}
+
+extension CompactCommand {
+    /// Compacts one dimension at a time (as the library does), drawing a progress bar over the
+    /// segment bytes on a terminal, and merges the per-dimension reports.
+    func compactWithProgress(_ store: Store, _ options: CompactionOptions) throws -> CompactionReport {
+        let dimensions = options.dimension.map { [$0] } ?? store.dimensionNames
+        let sizes = dimensions.map { segmentBytes(path.store + "/dims/" + $0) }
+        let total = sizes.reduce(0, +)
+        let bar = ProgressBar(label: dryRun ? "compact (dry run)" : "compact", enabled: !json)
+        defer { bar.finish() }
+        var merged = CompactionReport(dryRun: options.dryRun)
+        var done = 0
+        let start = monotonicNanoseconds()
+        for (dimension, size) in zip(dimensions, sizes) {
+            bar.update(done: done, total: total, item: dimension)
+            var one = options
+            one.dimension = dimension
+            merged.dimensions += try store.compact(one).dimensions
+            done += size
+            bar.update(done: done, total: total, item: dimension)
+        }
+        merged.seconds = Double(monotonicNanoseconds() - start) / 1e9
+        let bytes = merged.dimensions.reduce(0) { $0 + Double($1.bytesBefore) }
+        merged.megabytesPerSecond = merged.seconds > 0 ? bytes / 1e6 / merged.seconds : 0
+        return merged
+    }
+
+    /// Bytes of the segment files in one dimension's directory.
+    private func segmentBytes(_ directory: String) -> Int {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.filter { $0.hasSuffix(".seg") }.reduce(0) { total, name in
+            total + ((try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size] as? NSNumber)?.intValue ?? 0)
+        }
     }
 }
 

@@ -79,6 +79,11 @@ public struct CompactionReport: Sendable, Codable, Equatable {
         public var removed: [String] = []
     }
 
+    /// An empty report (tools merge per-dimension reports into one).
+    public init(dryRun: Bool = false) {
+        self.dryRun = dryRun
+    }
+
     /// `true` if nothing was written.
     public var dryRun = false
     /// One result per dimension compacted.
