@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .library(name: "LayerStore", targets: ["LayerStore"]),
         .executable(name: "layerstore", targets: ["layerstore"]),
+        .executable(name: "layerstore-torture", targets: ["layerstore-torture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -47,6 +48,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "tools/layerstore",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "layerstore-torture",
+            dependencies: ["LayerStore"],
+            path: "tools/torture",
             swiftSettings: strictSettings
         ),
         .testTarget(
