@@ -24,7 +24,7 @@ struct LayerStoreCommand: ParsableCommand {
             """,
         subcommands: [
             PutCommand.self, GetCommand.self, DeleteCommand.self, ScanCommand.self,
-            ImportCommand.self, FlushCommand.self, RecoverCommand.self, VerifyCommand.self, InspectCommand.self,
+            ImportCommand.self, ExportCommand.self, FlushCommand.self, RecoverCommand.self, VerifyCommand.self, InspectCommand.self,
             CompactCommand.self, DemoCommand.self,
         ]
     )
