@@ -59,8 +59,11 @@ struct DemoCommand: ParsableCommand {
         try demo.pointReads(count: reads)
         try demo.scans()
         try demo.groupCommit(committerCounts!, seconds: commitSeconds)
+        let crash = try demo.crashAndRecover()
         if !noCold { try demo.coldTier(reads: reads) }
         try demo.store?.close()
+        demo.summary.add("kill -9 and recover", crash)
+        demo.summary.print()
         print("store left at \(path)")
     }
 }
@@ -70,6 +73,8 @@ struct DemoRun {
     let path: String
     let profile: WorkloadProfile
     var store: Store?
+    /// The headline figure of each phase, for the table at the end.
+    let summary = DemoSummary()
 
     init(path: String, profile: WorkloadProfile) {
         self.path = path
@@ -96,6 +101,7 @@ struct DemoRun {
         let seconds = Double(loaded - start) / 1e9
         let size = directorySize(path)
         print("load      \(fixed(Double(profile.valueBytes) / 1e6 / seconds, 1)) MB/s, \(Int(Double(profile.recordCount) / seconds)) records/s (1000 records per synced commit, \(fixed(seconds, 2)) s)")
+        summary.add("durable load", "\(fixed(Double(profile.valueBytes) / 1e6 / seconds, 1)) MB/s")
         print("flush     \(fixed(Double(settled - loaded) / 1e6, 1)) ms to settle; \(fixed(Double(size) / 1048576, 1)) MiB on disk (\(fixed(Double(size) / Double(profile.valueBytes), 3))x the values)")
     }
 
@@ -119,6 +125,7 @@ struct DemoRun {
             try s.close()
         }
         print("open      \(fixed(ro.sorted()[2], 3)) ms read-only, \(fixed(rw.sorted()[2], 3)) ms as writer, to the first value (median of 5, in process)")
+        summary.add("open to first value", "\(fixed(ro.sorted()[2], 3)) ms")
         store = try Store(path: path)
     }
 
@@ -138,6 +145,7 @@ struct DemoRun {
         let after = size()
         let segmentsBefore = report.dimensions.reduce(0) { $0 + $1.segmentsBefore }
         let segmentsAfter = report.dimensions.reduce(0) { $0 + $1.segmentsAfter }
+        summary.add("LZ4 compaction", "\(fixed(Double(before) / 1048576, 1)) -> \(fixed(Double(after) / 1048576, 1)) MiB")
         print("compact   \(segmentsBefore) -> \(segmentsAfter) segments, LZ4: \(fixed(Double(before) / 1048576, 1)) -> \(fixed(Double(after) / 1048576, 1)) MiB (ratio \(fixed(Double(before) / Double(max(after, 1)), 2))), \(fixed(rate, 1)) MB/s (all dimensions), \(fixed(report.seconds, 2)) s")
         try pointReads(count: reads, label: "cold reads")
         try scans(label: "cold scan")
@@ -178,6 +186,7 @@ struct DemoRun {
             guard sum == expected else { throw StoreError(.corrupted, "point-read checksum mismatch") }
             if pass == 1 {
                 latencies.sort()
+                summary.add(label == "reads" ? "point reads" : "cold point reads", "\(fixed(Double(count) / elapsed / 1e6, 2)) M/s, p99 \(percentile(latencies, 0.99)) ns")
                 print("\(label.padding(toLength: 10, withPad: " ", startingAt: 0)) \(count) random gets, 1 thread: \(fixed(Double(count) / elapsed / 1e6, 3)) M/s, p50 \(percentile(latencies, 0.5)) ns, p99 \(percentile(latencies, 0.99)) ns (values checked)")
             }
         }
@@ -211,6 +220,7 @@ struct DemoRun {
                 guard sum == expected else { throw StoreError(.corrupted, "scan hash sum mismatch") }
             }
             let bytes = Double(dims.count * profile.recordsPerDimension * profile.valueByteCount)
+            if dims.count > 1 { summary.add(label == "scan" ? "full scan" : "cold full scan", "\(fixed(best * 1000, 1)) ms, \(fixed(bytes / best / 1e9, 1)) GB/s") }
             print("\(label.padding(toLength: 10, withPad: " ", startingAt: 0)) \(what): \(fixed(bytes / 1048576, 1)) MiB in \(fixed(best * 1000, 2)) ms, \(fixed(bytes / best / 1e9, 2)) GB/s (XXH3 of every value, sum checked; best of 3)")
         }
     }
@@ -253,6 +263,7 @@ struct DemoRun {
             line += " \(committers): \(Int(rate)) (\(fixed(rate / baseline, 1))x, \(fixed(perSync, 1)) per sync)"
         }
         print(line)
+        summary.add("group commit", line.split(separator: ":", maxSplits: 1).last.map { String($0.dropFirst()) } ?? line)
     }
 }
 
@@ -280,4 +291,17 @@ func directorySize(_ path: String) -> Int {
         if stat(path + "/" + name, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG { total += Int(info.st_blocks) * 512 }
     }
     return total
+}
+
+/// The demo's closing table: one headline figure per phase.
+final class DemoSummary {
+    private var rows: [(phase: String, result: String)] = []
+
+    func add(_ phase: String, _ result: String) { rows.append((phase, result)) }
+
+    func print() {
+        let width = rows.map(\.phase.count).max() ?? 0
+        Swift.print("\nsummary")
+        for row in rows { Swift.print("  " + row.phase.padding(toLength: width + 2, withPad: " ", startingAt: 0) + row.result) }
+    }
 }
