@@ -110,7 +110,17 @@ public final class Store: Sendable {
             let manifests = ManifestStore(io: io, directory: StoreLayout(path).root, permissions: 0)
             let before = options.readOnly ? (try? manifests.generations().first) : nil
             do throws(StoreError) {
-                return try StoreOpener(path: path, options: options, io: io).open()
+                let opened = try StoreOpener(path: path, options: options, io: io).open()
+                // A read-only open is a view of one manifest plus the WAL above its checkpoint.
+                // If a writer published a newer manifest meanwhile, it may also have dropped WAL
+                // files this open needed — even all of them, which no check on the files can
+                // see. Such a view may miss acknowledged writes: take it again.
+                if options.readOnly, attempts < 100, let newest = try? manifests.generations().first,
+                    newest != opened.report.manifestGeneration {
+                    attempts += 1
+                    continue
+                }
+                return opened
             } catch where options.readOnly && (error.errno == ENOENT || error.code == .corrupted) && attempts < 100 {
                 attempts += 1
                 // Damage is damage only if no writer published a manifest meanwhile.

@@ -138,7 +138,10 @@ import Testing
                         let floor = acknowledged.withLock { $0 }
                         let reader = try Store(path: path, options: ro)
                         let value = Int(try reader.string(forKey: "counter", in: "d") ?? "") ?? -2
-                        if value < floor { failures.withLock { $0.append("acknowledged \(floor), the open saw \(value)") } }
+                        if value < floor {
+                            let r = reader.recoveryReport
+                            failures.withLock { $0.append("acknowledged \(floor), the open saw \(value) (manifest \(r.manifestGeneration), checkpoint \(r.checkpointLSN), replayed \(r.replayedRecordCount) records \(String(describing: r.replayedLSNs)), torn \(String(describing: r.tornTail)), lastLSN \(reader.lastLSN))") }
+                        }
                         opens.withLock { $0 += 1 }
                     } catch {
                         failures.withLock { $0.append("\(error)") }
