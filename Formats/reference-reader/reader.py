@@ -377,7 +377,7 @@ def check_vectors(directory):
     assert file_seed(WALH, S, 1) == 0x8D387CEF5E043156 and file_seed(SEGF, S, 1, 1) == 0x86F11FF51B644E68
     assert file_seed(WALR, S, 1, 0x1122334455667788) == 0xED74CEC852FA08AC
     assert file_seed(MANF, 1) == 0x07FDBD6731EB0997 and file_seed(MANF, 2) == 0xD76D8A54EF23E8F9
-    # segment.md § Worked example: an LZ4 block (no golden vector covers codec 1)
+    # segment.md § Worked example: one LZ4 block
     lz4_example = bytes.fromhex("6f 01 01 40 00 6b 76 01 00 27 50 76 76 76 76 76")
     assert lz4.block.decompress(lz4_example, uncompressed_size=69) == bytes.fromhex("010140006b") + b"v" * 64
 
@@ -392,10 +392,15 @@ def check_vectors(directory):
         (4, "binary", b"\x01\x02", b"\x00\xff\x10")] and expected == 5 and len(b) == 200
     print("wal: header and 2 record checksums verified, 4 operations, clean end at 200")
 
-    versions = read_segment(os.path.join(directory, "0000000000000001-00000001.seg"), S, 1, 1)
-    assert versions == [(b"apple", 12, b"red"), (b"apple", 3, b"green"), (b"banana", 7, None),
+    expected_records = [(b"apple", 12, b"red"), (b"apple", 3, b"green"), (b"banana", 7, None),
                         (b"cherry", 5, b"c" * 40), (b"date", 9, b""), (b"elderberry", 4, b"purple")]
+    versions = read_segment(os.path.join(directory, "0000000000000001-00000001.seg"), S, 1, 1)
+    assert versions == expected_records
     print("segment: header, index, hash index, footer and every block checksum verified, 6 records")
+    # The same records as an LZ4 (codec 1) rewrite: segment 1, version 2.
+    versions = read_segment(os.path.join(directory, "0000000000000001-00000002.seg"), S, 1, 2)
+    assert versions == expected_records
+    print("LZ4 segment: every stored-block checksum verified, every block decompressed, 6 records")
 
     store_id, checkpoint, dims = read_manifest(os.path.join(directory, "MANIFEST-0000000000000002"), 2)
     assert (store_id, checkpoint) == (S, 12) and sorted(dims) == ["d", "words"]

@@ -51,8 +51,14 @@ import Testing
         ("date", 9, ""), ("elderberry", 4, "purple"),
     ]
 
-    static func segmentBytes() throws -> [UInt8] {
-        var builder = SegmentBuilder(storeID: storeID, segmentID: 1, version: 1, dimension: "words", baseLSN: 3, blockByteCountTarget: 64)
+    static func segmentBytes() throws -> [UInt8] { try segmentBytes(version: 1, codec: SegmentFormat.codecNone) }
+
+    /// The same records as an LZ4 (codec 1) rewrite: segment 1, version 2.
+    static func coldSegmentBytes() throws -> [UInt8] { try segmentBytes(version: 2, codec: SegmentFormat.codecLZ4) }
+
+    static func segmentBytes(version: UInt32, codec: UInt8) throws -> [UInt8] {
+        var builder = SegmentBuilder(storeID: storeID, segmentID: 1, version: version, dimension: "words", baseLSN: 3,
+                                     blockByteCountTarget: 64, codec: codec)
         for (key, lsn, value) in segmentRecords {
             try Array(key.utf8).withBytes { (k) throws(StoreError) in
                 try Array((value ?? "").utf8).withBytes { (v) throws(StoreError) in
@@ -79,6 +85,7 @@ import Testing
     static let files: [(String, @Sendable () throws -> [UInt8])] = [
         ("0000000000000001.wal", walBytes),
         (SegmentName.fileName(id: 1, version: 1), segmentBytes),
+        (SegmentName.fileName(id: 1, version: 2), coldSegmentBytes),
         (ManifestFormat.fileName(2), manifestBytes),
     ]
 
@@ -115,12 +122,14 @@ import Testing
         ])
     }
 
-    @Test func theSegmentVectorReadsBack() throws {
+    @Test(arguments: [UInt32(1), 2])
+    func theSegmentVectorsReadBack(version: UInt32) throws {
         let dir = TemporaryDirectory()
-        let path = dir.child(SegmentName.fileName(id: 1, version: 1))
-        ByteSurgery.write(path, try Self.vector(SegmentName.fileName(id: 1, version: 1)))
-        let segment = try Segment(io: SystemFileIO(), path: path, storeID: Self.storeID, id: 1, version: 1, listed: nil,
+        let path = dir.child(SegmentName.fileName(id: 1, version: version))
+        ByteSurgery.write(path, try Self.vector(SegmentName.fileName(id: 1, version: version)))
+        let segment = try Segment(io: SystemFileIO(), path: path, storeID: Self.storeID, id: 1, version: version, listed: nil,
                                   manager: MmapManager(), verification: .everyRead)
+        #expect(segment.header.codec == (version == 1 ? SegmentFormat.codecNone : SegmentFormat.codecLZ4))
         #expect(segment.header.dimension == "words")
         #expect(segment.header.blockCount > 1)
         var cursor = try [UInt8]().withBytes { (empty) throws(StoreError) in try SegmentCursor(segment: segment, from: empty) }
@@ -132,7 +141,7 @@ import Testing
         #expect(seen.map(\.1) == Self.segmentRecords.map(\.1))
         #expect(seen.map(\.2) == Self.segmentRecords.map(\.2))
         let apple = try Array("apple".utf8).withBytes { (k) throws(StoreError) in try segment.find(k, snapshotLSN: 10) }
-        #expect(apple.map { String(decoding: $0.record.value, as: UTF8.self) } == "green")
+        #expect(apple.map { found in withExtendedLifetime(found.owner) { String(decoding: found.record.value, as: UTF8.self) } } == "green")
     }
 
     @Test func theManifestVectorReadsBack() throws {
