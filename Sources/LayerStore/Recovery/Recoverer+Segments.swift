@@ -243,23 +243,14 @@ extension Recoverer {
     private func discoverStoreID() throws(StoreError) -> UInt64? {
         for (dimension, names) in try dimensionFiles() {
             for name in names {
-                guard let (id, version) = SegmentName.parse(name),
-                    let bytes = try? io.readPrefix(layout.dimensionDirectory(dimension) + "/" + name, count: SegmentFormat.headerByteCount),
-                    let claimed = bytes.withUnsafeBytes({ ByteReader.u64($0, at: 16) })
-                else { continue }
-                let ok = bytes.withUnsafeBytes { raw in
-                    (try? SegmentHeader.decode(raw, storeID: claimed, segmentID: id, version: version, path: name)) != nil
-                }
-                if ok { return claimed }
+                guard let (id, version) = SegmentName.parse(name) else { continue }
+                let path = layout.dimensionDirectory(dimension) + "/" + name
+                if let id = StoreIDProbe.segment(io: io, path: path, segmentID: id, version: version) { return id }
             }
         }
         for name in (try? io.list(layout.walDirectory)) ?? [] {
-            guard let number = WALFormat.fileNumber(name),
-                let bytes = try? io.readPrefix(layout.walDirectory + "/" + name, count: WALFormat.headerByteCount),
-                let claimed = bytes.withUnsafeBytes({ ByteReader.u64($0, at: 16) })
-            else { continue }
-            let ok = bytes.withUnsafeBytes { raw in (try? WALReader.header(raw, number: number, storeID: claimed, path: name)) != nil }
-            if ok { return claimed }
+            guard let number = WALFormat.fileNumber(name) else { continue }
+            if let id = StoreIDProbe.wal(io: io, path: layout.walDirectory + "/" + name, number: number) { return id }
         }
         return nil
     }

@@ -200,21 +200,15 @@ struct VerificationRun {
         let segments = segmentFiles.map { (layout.root + "/" + $0.path, $0.id, $0.version) }
         let wal = hasWALDirectory ? ((try? Verifier.walNumbers(io: io, layout: layout) { _, _ in }) ?? []) : []
         for (path, id, version) in segments {
-            guard let bytes = try? io.readPrefix(path, count: SegmentFormat.headerByteCount),
-                let candidate = bytes.withUnsafeBytes({ ByteReader.u64($0, at: 16) }),
-                (try? bytes.withBytes { (raw) throws(StoreError) in
-                    try SegmentHeader.decode(raw, storeID: candidate, segmentID: id, version: version, path: path) }) != nil
-            else { continue }
-            return confirm(candidate, by: path)
+            if let candidate = StoreIDProbe.segment(io: io, path: path, segmentID: id, version: version) {
+                return confirm(candidate, by: path)
+            }
         }
         for number in wal {
             let path = layout.walDirectory + "/" + WALFormat.fileName(number)
-            guard let bytes = try? io.readPrefix(path, count: WALFormat.headerByteCount),
-                let candidate = bytes.withUnsafeBytes({ ByteReader.u64($0, at: 16) }),
-                (try? bytes.withBytes { (raw) throws(StoreError) in
-                    try WALReader.header(raw, number: number, storeID: candidate, path: path) }) != nil
-            else { continue }
-            return confirm(candidate, by: path)
+            if let candidate = StoreIDProbe.wal(io: io, path: path, number: number) {
+                return confirm(candidate, by: path)
+            }
         }
     }
 
