@@ -59,6 +59,11 @@ import Glibc
         #expect(try CLI.run(["recover", store]).status == 0)
         #expect(try CLI.run(["compact", store, "--target-size", "zero"]).status == 2)
         #expect(try CLI.run(["compact", store, "--cold-after", "soon"]).status == 2)
+        // An invalid dimension name is the store's typed error, as for put, get, scan and export.
+        let settled = try DirectorySnapshot(store)
+        let bad = try CLI.run(["compact", store, "--dimension", "../x"])
+        #expect(bad.status == 3 && bad.stderr.contains("invalidArgument"), "\(bad)")
+        #expect(try DirectorySnapshot(store) == settled, "a refused compaction changed the store")
     }
 
     @Test func aKilledCompactionLeavesTheOldStateOrTheNewOne() throws {

@@ -14,7 +14,7 @@ struct CompactCommand: ParsableCommand {
             A progress bar is drawn on a terminal. A crash \
             at any moment leaves the old state or the new one. \
             SIZE takes K, M, G suffixes (powers of 1024); DURATION takes s, m, h, d.
-            Exit codes: 0 done; 2 usage error; 3 store failure (locked, not enough space, I/O).
+            Exit codes: 0 done; 2 usage error; 3 store failure (an invalid dimension name, locked, not enough space, I/O).
             """)
 
     @OptionGroup var path: StorePath
@@ -31,7 +31,6 @@ struct CompactCommand: ParsableCommand {
         guard let target = parseSize(targetSize), target >= 64 << 10 else {
             throw ValidationError("--target-size must be a size of at least 64K, such as 64M or 1G")
         }
-        if let dimension, !isValidDimensionArgument(dimension) { throw ValidationError("--dimension \(dimension) is not a valid dimension name") }
         if let blockSize, !(256...(1 << 20)).contains(parseSize(blockSize) ?? 0) {
             throw ValidationError("--block-size must be a size from 256 to 1M, such as 16K")
         }
@@ -41,6 +40,7 @@ struct CompactCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let dimension { try checkDimension(dimension) }
         var options = CompactionOptions()
         options.dimension = dimension
         options.targetSegmentByteCount = parseSize(targetSize)!
@@ -125,8 +125,3 @@ func parseDuration(_ text: String) -> Double? {
     return n * unit
 }
 
-/// Whether `name` is a dimension name the store accepts (checked before opening anything).
-func isValidDimensionArgument(_ name: String) -> Bool {
-    var batch = WriteBatch()
-    return (try? batch.delete(forKey: [0], in: name)) != nil
-}

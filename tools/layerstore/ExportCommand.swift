@@ -42,7 +42,7 @@ struct ExportCommand: ParsableCommand {
 
             Exit codes: 0 done; 1 the store holds nothing for DIM (no record, not even a \
             deletion); 2 usage error (including tsv asked for records it cannot hold); \
-            3 store failure (missing store, damage, I/O; lines printed before the damage was \
+            3 store failure (an invalid dimension name, missing store, damage, I/O; lines printed before the damage was \
             met stay printed).
             """)
 
@@ -51,15 +51,13 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "tsv or jsonl.") var format: RecordFormat = .tsv
 
     func validate() throws {
-        if let dimension, !isValidDimensionArgument(dimension) {
-            throw ValidationError("\(dimension) is not a valid dimension name")
-        }
         if format == .tsv && dimension == nil {
             throw ValidationError("tsv lines carry no dimension: name DIM, or use --format jsonl to export every dimension")
         }
     }
 
     func run() throws {
+        if let dimension { try checkDimension(dimension) }
         var options = StoreOptions()
         options.readOnly = true
         let store = try Store(path: path.store, options: options)

@@ -82,6 +82,13 @@ struct StorePath: ParsableArguments {
     var store: String
 }
 
+/// Refuses a dimension name the store would refuse, with the store's own typed error (exit 3,
+/// like `put`, `get` and `scan` report it), before anything is opened.
+func checkDimension(_ name: String) throws(StoreError) {
+    var batch = WriteBatch()
+    try batch.delete(forKey: [0], in: name)
+}
+
 /// Text given on the command line or in import lines: UTF-8 without tab or newline.
 func checkText(_ text: String, _ what: String) throws {
     if text.utf8.contains(where: { $0 == UInt8(ascii: "\t") || $0 == UInt8(ascii: "\n") }) {
