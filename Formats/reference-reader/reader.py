@@ -336,7 +336,7 @@ def replay_wal(store, store_id, checkpoint):
     for index, (path, b, base, seed) in enumerate(files):
         check(base <= expected if index == 0 else base == expected, path, 0,
               "baseLSN %d, expected %d: WAL records are missing" % (base, expected))
-        records, expected = read_wal_file(path, b, seed, base, index == len(files) - 1)
+        records, expected = read_wal_file(path, b, seed, base, path == os.path.join(directory, names[-1]))
         ops += [op for record in records if record[1] > checkpoint for op in record[5]]
     return ops
 

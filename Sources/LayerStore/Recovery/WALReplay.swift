@@ -28,10 +28,13 @@ enum WALReplay {
             let (header, size) = try readHeader(io: io, path: path, number: number, storeID: storeID, isLast: number == numbers.last)
             headers.append((number, header, size))
         }
-        // A last file whose header never became durable holds nothing: it is dropped.
+        // A last file whose header never became durable holds nothing: it is dropped, and a
+        // writer removes it once the rest has replayed (its presence is evidence: see the
+        // torn-tail check below, which must see it again if this open fails).
+        var emptyLast: UInt64?
         if let last = headers.last, last.header == nil {
             headers.removeLast()
-            if truncateTornTail { try io.remove(directory + "/" + WALFormat.fileName(last.number)) }
+            emptyLast = last.number
         }
         var expected = checkpointLSN + 1
         // Skip files that lie wholly at or below the checkpoint: the next file starts at or below it + 1.
@@ -67,7 +70,10 @@ enum WALReplay {
             case .damaged(let offset, let reason):
                 throw StoreError.corrupted("WAL damaged: \(reason)", path: path, offset: UInt64(offset))
             case .torn(let offset, let byteCount, let discarded):
-                guard index == headers.count - 1 else {
+                // Only the newest file in the directory may be torn: a roll syncs the old file
+                // before it creates the next, so even a dropped empty newest file proves that
+                // the file before it was whole.
+                guard number == numbers.last else {
                     throw StoreError.corrupted("WAL record torn in a file that is not the last", path: path, offset: UInt64(offset))
                 }
                 if truncateTornTail {
@@ -80,6 +86,7 @@ enum WALReplay {
                                         discardedRecordCount: discarded, truncated: truncateTornTail)
             }
         }
+        if truncateTornTail, let emptyLast { try io.remove(directory + "/" + WALFormat.fileName(emptyLast)) }
         // What was replayed counts as durable from now on (new writes go to a new file after it),
         // so a writer makes the last file durable: after a process crash its tail may still sit
         // unsynced in the page cache.

@@ -39,14 +39,50 @@ import Testing
         #expect(try reopened.put("after", forKey: "k", in: "d") == 10)
     }
 
-    @Test func midLogDamageRefusesToOpenAndNamesTheSpot() throws {
+    @Test func aTornTailBeforeAnEmptyNewerFileIsDamage() throws {
         let dir = TemporaryDirectory()
+        let (path, wal, recordSize) = try closedStoreOfTenRecords(dir)
+        let name = String(wal.split(separator: "/").last!)
+        let lastRecordEnd = WALFormat.headerByteCount + 10 * recordSize
+        var bytes = ByteSurgery.read(wal)
+        for i in (lastRecordEnd - recordSize / 2)..<lastRecordEnd { bytes[i] = 0 }
+        ByteSurgery.write(wal, bytes)
+        // A newer file whose header never reached the disk: a roll created it, so the file
+        // before it had been synced whole and its bad last record is damage, not a torn tail.
+        let empty = path + "/wal/" + WALFormat.fileName(WALFormat.fileNumber(name)! + 1)
+        ByteSurgery.write(empty, [UInt8](repeating: 0, count: WALFormat.headerByteCount))
+        for _ in 0..<2 {  // the failed open removed and truncated nothing, so it fails again
+            do {
+                _ = try Store(path: path, options: testOptions())
+                Issue.record("a torn tail before a newer WAL file was accepted")
+            } catch let e {
+                #expect(e.code == .corrupted && e.path == wal, "\(e)")
+                #expect(e.offset == UInt64(lastRecordEnd - recordSize), "\(e)")
+            }
+            #expect(FileManager.default.fileExists(atPath: empty))
+            #expect(ByteSurgery.read(wal) == bytes)
+        }
+        // Without the newer file the same bytes are an ordinary torn tail.
+        try FileManager.default.removeItem(atPath: empty)
+        let reopened = try Store(path: path, options: testOptions())
+        #expect(reopened.recoveryReport.tornTail?.offset == UInt64(lastRecordEnd - recordSize))
+        #expect(try reopened.string(forKey: "key-8", in: "d") == "value-8")
+        #expect(try reopened.string(forKey: "key-9", in: "d") == nil)
+    }
+
+    /// A closed store whose one WAL file holds ten single-put records of `recordSize` bytes each.
+    func closedStoreOfTenRecords(_ dir: TemporaryDirectory) throws -> (path: String, wal: String, recordSize: Int) {
         let path = dir.child("s")
         let store = try Store(path: path, options: testOptions())
         try fill(store, 0..<10)
         try store.close()
-        let wal = path + "/wal/" + walFiles(path).last!
         let recordSize = WALWriter.recordByteCount(payload: WALFormat.operationHeaderByteCount + 1 + 5 + 7)
+        return (path, path + "/wal/" + walFiles(path).last!, recordSize)
+    }
+
+    @Test func midLogDamageRefusesToOpenAndNamesTheSpot() throws {
+        let dir = TemporaryDirectory()
+        let (path, wal, recordSize) = try closedStoreOfTenRecords(dir)
         ByteSurgery.flip(wal, at: WALFormat.headerByteCount + 3 * recordSize + 40)
         do {
             _ = try Store(path: path, options: testOptions())
