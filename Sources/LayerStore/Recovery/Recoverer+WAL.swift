@@ -34,7 +34,7 @@ extension Recoverer {
             let path = layout.root + "/" + file
             let isLast = index == numbers.count - 1
             let prefix = try io.readPrefix(path, count: WALFormat.headerByteCount)
-            if isLast && (prefix.count < WALFormat.headerByteCount || prefix.allSatisfy { $0 == 0 }) {
+            if isLast && WALFormat.headerNeverWritten(prefix) {
                 plan.toRemove.append(file)  // created, never written: holds nothing
                 plan.report.tempFilesRemoved.append(file)
                 continue

@@ -107,7 +107,7 @@ enum WALReplay {
         let size = try io.size(fd, path: path)
         var bytes = [UInt8](repeating: 0, count: WALFormat.headerByteCount)
         let n = try bytes.withMutableBytes { (raw) throws(StoreError) in try io.read(fd, path: path, into: raw, at: 0) }
-        if isLast && (n < WALFormat.headerByteCount || bytes.allSatisfy { $0 == 0 }) { return (nil, size) }
+        if isLast && WALFormat.headerNeverWritten(bytes.prefix(n)) { return (nil, size) }
         let header = try bytes.withBytes { (raw) throws(StoreError) in
             try WALReader.header(raw, number: number, storeID: storeID, path: path)
         }

@@ -591,7 +591,7 @@ extension Verifier {
         scan.byteCount = bytes.count
         bytes.withUnsafeBytes { raw in
             let headerBytes = UnsafeRawBufferPointer(rebasing: raw.prefix(WALFormat.headerByteCount))
-            if isLast && (headerBytes.count < WALFormat.headerByteCount || headerBytes.allSatisfy { $0 == 0 }) {
+            if isLast && WALFormat.headerNeverWritten(headerBytes) {
                 scan.notes.append((0, "the header was never written (the writer died creating the file): it holds nothing; a writer's open removes it"))
                 return
             }

@@ -36,6 +36,13 @@ enum WALFormat {
         return UInt64(name.prefix(16), radix: 16)
     }
 
+    /// Whether the first bytes of a file show a header that never reached the disk: fewer than
+    /// `headerByteCount` of them, or all zero (§ Reading and damage, step 1). Only the last file
+    /// may be like this; it holds nothing.
+    static func headerNeverWritten(_ prefix: some Collection<UInt8>) -> Bool {
+        prefix.count < headerByteCount || prefix.allSatisfy { $0 == 0 }
+    }
+
     /// Seed of the header checksum of file `number` in store `storeID`.
     static func headerSeed(storeID: UInt64, fileNumber: UInt64) -> UInt64 {
         Checksum.fileSeed(headerSeedTag, storeID, fileNumber)

@@ -80,6 +80,45 @@ import Testing
         return (path, path + "/wal/" + walFiles(path).last!, recordSize)
     }
 
+    /// A newest WAL file whose header never reached the disk (too short, or zeros) holds
+    /// nothing: open, `recover` and `verify` all drop it, and only a writer removes it.
+    @Test(arguments: [[UInt8](repeating: 0x57, count: 10), [UInt8](repeating: 0, count: 4096)])
+    func anUnwrittenNewestWALFileIsDropped(contents: [UInt8]) throws {
+        let dir = TemporaryDirectory()
+        let (path, wal, _) = try closedStoreOfTenRecords(dir)
+        let name = String(wal.split(separator: "/").last!)
+        let empty = path + "/wal/" + WALFormat.fileName(WALFormat.fileNumber(name)! + 1)
+        ByteSurgery.write(empty, contents)
+
+        let verified = try Verifier.verify(store: path)
+        #expect(verified.isClean, "\(verified.files.filter { $0.status != .ok })")
+        #expect(verified.notes.contains { $0.message.contains("header was never written") }, "\(verified.notes)")
+        var readOnly = testOptions()
+        readOnly.readOnly = true
+        let reader = try Store(path: path, options: readOnly)
+        #expect(try reader.string(forKey: "key-9", in: "d") == "value-9")
+        try reader.close()
+        let dry = try Recoverer.run(path: path, dryRun: true, salvage: false)
+        #expect(dry.consistent)
+        #expect(FileManager.default.fileExists(atPath: empty), "a read-only open, verify or a dry run removed a file")
+
+        let writer = try Store(path: path, options: testOptions())
+        #expect(!FileManager.default.fileExists(atPath: empty))
+        for i in 0..<10 { #expect(try writer.string(forKey: "key-\(i)", in: "d") == "value-\(i)") }
+        #expect(try writer.put("after", forKey: "k", in: "d") == 11)
+        try writer.close()
+
+        let newest = walFiles(path).compactMap(WALFormat.fileNumber).max()!
+        let unwritten = "wal/" + WALFormat.fileName(newest + 1)
+        ByteSurgery.write(path + "/" + unwritten, contents)
+        let recovered = try Recoverer.run(path: path, dryRun: false, salvage: false)
+        #expect(recovered.tempFilesRemoved == [unwritten])
+        #expect(!FileManager.default.fileExists(atPath: path + "/" + unwritten))
+        let reopened = try Store(path: path, options: testOptions())
+        #expect(try reopened.string(forKey: "k", in: "d") == "after")
+        #expect(try reopened.string(forKey: "key-9", in: "d") == "value-9")
+    }
+
     @Test func midLogDamageRefusesToOpenAndNamesTheSpot() throws {
         let dir = TemporaryDirectory()
         let (path, wal, recordSize) = try closedStoreOfTenRecords(dir)
