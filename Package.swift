@@ -13,6 +13,8 @@ let package = Package(
     name: "LayerStore",
     products: [
         .library(name: "LayerStore", targets: ["LayerStore"]),
+        // The seed-280 workload generator, shared by the CLI's demo and the benchmark package.
+        .library(name: "LayerStoreWorkload", targets: ["LayerStoreWorkload"]),
         .executable(name: "layerstore", targets: ["layerstore"]),
         .executable(name: "layerstore-torture", targets: ["layerstore-torture"]),
     ],
