@@ -10,11 +10,17 @@ public final class Snapshot: Sendable {
     /// Every write at or below this LSN is visible; none above it is.
     public let lsn: LSN
     let state: StoreState
+    /// Where this snapshot is counted while it lives (``Store/stats()``), if anywhere.
+    private let registry: SnapshotRegistry?
 
-    init(state: StoreState, lsn: LSN) {
+    init(state: StoreState, lsn: LSN, registry: SnapshotRegistry? = nil) {
         self.state = state
         self.lsn = lsn
+        self.registry = registry
+        registry?.register(lsn)
     }
+
+    deinit { registry?.unregister(lsn) }
 
     /// The dimensions holding data, sorted by name.
     public var dimensionNames: [String] { state.dimensionNames }

@@ -8,7 +8,7 @@ extension Store {
         // The LSN first, then the state: every write at or below the LSN is reachable from any
         // state published after it became visible.
         let lsn = visibleLSN.load(ordering: .acquiring)
-        return Snapshot(state: currentState(), lsn: lsn)
+        return Snapshot(state: currentState(), lsn: lsn, registry: liveSnapshots)
     }
 
     /// Runs `body` with a snapshot taken now.

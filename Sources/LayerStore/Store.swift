@@ -59,6 +59,8 @@ public final class Store: Sendable {
     /// Marks the flush queue, so code can tell it runs there.
     static let flushQueueKey = DispatchSpecificKey<Bool>()
     let closed = Atomic<Bool>(false)
+    /// The snapshots handed out and not yet released (for ``stats()``).
+    let liveSnapshots = SnapshotRegistry()
     /// Frozen memtables waiting for a flush (a lock-free hint for back-pressure).
     let frozenCount = Atomic<Int>(0)
 

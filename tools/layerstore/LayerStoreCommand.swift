@@ -25,7 +25,7 @@ struct LayerStoreCommand: ParsableCommand {
         subcommands: [
             PutCommand.self, GetCommand.self, DeleteCommand.self, ScanCommand.self,
             ImportCommand.self, ExportCommand.self, FlushCommand.self, RecoverCommand.self, VerifyCommand.self, InspectCommand.self,
-            CompactCommand.self, DemoCommand.self,
+            CompactCommand.self, BackupCommand.self, StatsCommand.self, DemoCommand.self,
         ]
     )
 

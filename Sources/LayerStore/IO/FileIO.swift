@@ -7,6 +7,12 @@
 //! Every operation names the path it acts on, so errors carry it and fault injection can target
 //! one file or one kind of file.
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// How to open a file.
 package struct OpenOptions: OptionSet, Sendable {
     package let rawValue: UInt8
@@ -49,6 +55,8 @@ package protocol FileIO: Sendable {
     func syncMapping(_ pointer: UnsafeMutableRawPointer, length: Int, path: String) throws(StoreError)
     /// Atomically renames `from` to `to`, replacing `to`.
     func rename(_ from: String, to: String) throws(StoreError)
+    /// Gives the file `existing` a second name `new` (a hard link; `new` must not exist).
+    func link(_ existing: String, to new: String) throws(StoreError)
     /// Removes a file.
     func remove(_ path: String) throws(StoreError)
     /// Creates a directory.
@@ -67,6 +75,12 @@ package protocol FileIO: Sendable {
 }
 
 extension FileIO {
+    /// An implementation that cannot link says so as the system does across file systems
+    /// (`EXDEV`): callers then copy the bytes instead.
+    func link(_ existing: String, to new: String) throws(StoreError) {
+        throw .system("link to \(new)", path: existing, errno: EXDEV)
+    }
+
     /// Reads exactly `buffer.count` bytes at `offset`, or throws `corrupted` if the file ends first.
     func readExactly(_ fd: Int32, path: String, into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StoreError) {
         var done = 0

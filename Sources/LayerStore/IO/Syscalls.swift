@@ -88,6 +88,11 @@ enum Syscalls {
         retrying { Int(Glibc.rename(from, to)) }.map { _ in () }
     }
 
+    /// The corresponding C function is `link(2)`.
+    static func link(_ existing: String, _ new: String) -> Result<Void, Errno> {
+        retrying { Int(Glibc.link(existing, new)) }.map { _ in () }
+    }
+
     /// The corresponding C function is `unlink(2)`.
     static func unlink(_ path: String) -> Result<Void, Errno> {
         retrying { Int(Glibc.unlink(path)) }.map { _ in () }

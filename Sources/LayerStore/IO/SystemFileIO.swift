@@ -83,6 +83,10 @@ package struct SystemFileIO: FileIO {
         if case .failure(let e) = Syscalls.rename(from, to) { throw .system("rename to \(to)", path: from, errno: e.rawValue) }
     }
 
+    package func link(_ existing: String, to new: String) throws(StoreError) {
+        if case .failure(let e) = Syscalls.link(existing, new) { throw .system("link to \(new)", path: existing, errno: e.rawValue) }
+    }
+
     package func remove(_ path: String) throws(StoreError) {
         if case .failure(let e) = Syscalls.unlink(path) { throw .system("unlink", path: path, errno: e.rawValue) }
     }
