@@ -34,8 +34,11 @@ public struct StoreOptions: Sendable, Equatable {
     /// How segments will mostly be read, passed to the kernel (`madvise`) for every mapping:
     /// it decides how much the kernel reads ahead on a page fault. Default ``AccessPattern/normal``.
     public var accessPattern: AccessPattern = .normal
-    /// Permissions of new files (directories get the execute bits where read is set).
-    /// Default `0o644`; `0o600` keeps a store private to its owner.
+    /// Permissions of new files (directories get the execute bits where read is set: `0o755`
+    /// for `0o644`, `0o700` for `0o600`). Default `0o644`; `0o600` keeps a store private to its
+    /// owner. Applied exactly, whatever the process's umask: a store is shared or private as
+    /// its options say, not as the shell that happened to start the process says. Files that
+    /// already exist keep their mode.
     public var filePermissions: UInt32 = 0o644
     /// Flush full memtables on a background thread (default), or in the committing thread.
     public var flushInBackground = true

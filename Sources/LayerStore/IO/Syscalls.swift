@@ -103,6 +103,16 @@ enum Syscalls {
         retrying { Int(Glibc.mkdir(path, mode)) }.map { _ in () }
     }
 
+    /// The corresponding C function is `fchmod(2)`.
+    static func fchmod(_ fd: Int32, mode: mode_t) -> Result<Void, Errno> {
+        retrying { Int(Glibc.fchmod(fd, mode)) }.map { _ in () }
+    }
+
+    /// The corresponding C function is `chmod(2)`.
+    static func chmod(_ path: String, mode: mode_t) -> Result<Void, Errno> {
+        retrying { Int(Glibc.chmod(path, mode)) }.map { _ in () }
+    }
+
     /// What is at `path`: nothing, a directory, or another kind of file.
     static func kind(of path: String) -> Result<FileKind, Errno> {
         var info = stat()

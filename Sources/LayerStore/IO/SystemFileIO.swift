@@ -11,15 +11,34 @@ import Darwin
 package struct SystemFileIO: FileIO {
     package init() {}
 
+    /// A file this call creates gets exactly `permissions`, whatever the process's umask
+    /// (``StoreOptions/filePermissions``); an existing file keeps its mode. To know whether it
+    /// creates the file, a create that is not exclusive first tries an exclusive one.
     package func open(_ path: String, _ options: OpenOptions, permissions: UInt32) throws(StoreError) -> Int32 {
         var flags: Int32 = options.contains(.write) ? O_RDWR : O_RDONLY
         if options.contains(.create) { flags |= O_CREAT }
         if options.contains(.exclusive) { flags |= O_EXCL }
         if options.contains(.directory) { flags = O_RDONLY | O_DIRECTORY }
+        if flags & O_CREAT != 0 && flags & O_EXCL == 0 {
+            switch Syscalls.open(path, flags: flags | O_EXCL, mode: mode_t(permissions)) {
+            case .success(let fd): return try setMode(fd, path: path, permissions)
+            case .failure(let e) where e.rawValue == EEXIST: flags &= ~O_CREAT
+            case .failure(let e): throw .system("open", path: path, errno: e.rawValue)
+            }
+        }
         switch Syscalls.open(path, flags: flags, mode: mode_t(permissions)) {
-        case .success(let fd): return fd
+        case .success(let fd): return flags & O_CREAT != 0 ? try setMode(fd, path: path, permissions) : fd
         case .failure(let e): throw .system("open", path: path, errno: e.rawValue)
         }
+    }
+
+    /// Gives the file just created as `fd` exactly `permissions` (`open` applied the umask).
+    private func setMode(_ fd: Int32, path: String, _ permissions: UInt32) throws(StoreError) -> Int32 {
+        if case .failure(let e) = Syscalls.fchmod(fd, mode: mode_t(permissions)) {
+            _ = Syscalls.close(fd)
+            throw .system("fchmod", path: path, errno: e.rawValue)
+        }
+        return fd
     }
 
     package func close(_ fd: Int32) { _ = Syscalls.close(fd) }
@@ -91,8 +110,10 @@ package struct SystemFileIO: FileIO {
         if case .failure(let e) = Syscalls.unlink(path) { throw .system("unlink", path: path, errno: e.rawValue) }
     }
 
+    /// The new directory gets exactly `permissions`, whatever the umask (as files do in `open`).
     package func makeDirectory(_ path: String, permissions: UInt32) throws(StoreError) {
         if case .failure(let e) = Syscalls.mkdir(path, mode: mode_t(permissions)) { throw .system("mkdir", path: path, errno: e.rawValue) }
+        if case .failure(let e) = Syscalls.chmod(path, mode: mode_t(permissions)) { throw .system("chmod", path: path, errno: e.rawValue) }
     }
 
     package func syncDirectory(_ path: String) throws(StoreError) {
