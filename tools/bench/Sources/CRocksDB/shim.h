@@ -1,0 +1,3 @@
+// RocksDB's C API.
+#include <stddef.h>
+#include <rocksdb/c.h>

@@ -1,0 +1,65 @@
+//! How much work each phase does: the workload's numbers for a full run, a reduced set for
+//! `--quick` (a fraction of the data, fewer operations) that finishes in minutes.
+
+/// Sizes and counts of one run.
+struct RunParameters: Sendable {
+    /// Fraction of the workload's records loaded.
+    var scale: Double
+    /// Random point reads per pass.
+    var reads: Int
+    /// One-record durable commits timed.
+    var commits: Int
+    /// Seconds per group-commit measurement (1 and 64 committers).
+    var groupSeconds: Double
+    /// Bytes the writer loads in the readers-under-writes phase.
+    var readersUnderWritesBytes: Int
+    /// Seconds the readers run without the writer first (their baseline p99).
+    var readersBaselineSeconds: Double
+    /// Reader threads in the readers-under-writes phase.
+    var readerThreads = 128
+    /// Bytes of synced, unflushed commits before the writer is killed (recovery).
+    var recoveryBytes: Int
+    /// Cold opens per measurement (median taken).
+    var openRepeats = 5
+    /// Whether to build a store of 10× the data for the open-scaling target (layer profile).
+    var openAtTenTimes: Bool
+    /// fdatasync calls per limit measurement.
+    var syncSamples: Int
+    /// Bytes written for the sequential-write limit.
+    var sequentialWriteBytes: Int
+    /// Bytes of values the LZ4 limits compress.
+    var lz4SampleBytes: Int
+
+    /// The workload as written (shared/workload.md).
+    static let full = RunParameters(
+        scale: 1, reads: 1_000_000, commits: 10_000, groupSeconds: 2, readersUnderWritesBytes: 28 << 20,
+        readersBaselineSeconds: 1, recoveryBytes: 256 << 20, openAtTenTimes: true, syncSamples: 300,
+        sequentialWriteBytes: 256 << 20, lz4SampleBytes: 64 << 20)
+
+    /// A reduced run: 1/8 of the data, a tenth of the reads, fewer commits.
+    static let quick = RunParameters(
+        scale: 0.125, reads: 100_000, commits: 300, groupSeconds: 0.5, readersUnderWritesBytes: 7 << 20 / 2,
+        readersBaselineSeconds: 0.3, recoveryBytes: 32 << 20, openAtTenTimes: false, syncSamples: 100,
+        sequentialWriteBytes: 64 << 20, lz4SampleBytes: 16 << 20)
+
+    /// The three dimensions after the workload's that phases writing new records use, so the
+    /// workload's own dimensions keep exactly the workload's data (sizes and scans compare).
+    static let extraDimensions = 3
+    /// Dimension of the one-record commit phase.
+    static func commitDimension(_ dimensionCount: Int) -> Int { dimensionCount }
+    /// Dimension of the group-commit phase.
+    static func groupDimension(_ dimensionCount: Int) -> Int { dimensionCount + 1 }
+    /// Dimension the readers-under-writes writer loads.
+    static func loadDimension(_ dimensionCount: Int) -> Int { dimensionCount + 2 }
+
+    /// Words for the report.
+    var summary: [String: String] {
+        [
+            "reads per pass": String(reads), "one-record commits": String(commits),
+            "group-commit seconds per measurement": String(groupSeconds),
+            "readers-under-writes load": "\(readersUnderWritesBytes >> 10) KiB by 1 writer, \(readerThreads) reader threads, baseline \(readersBaselineSeconds) s",
+            "recovery": "\(recoveryBytes >> 20) MiB of synced, unflushed 1,000-record commits, then SIGKILL",
+            "cold opens per measurement": "\(openRepeats) (median), each in a new process, timed inside it",
+        ]
+    }
+}
