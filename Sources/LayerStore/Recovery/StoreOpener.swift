@@ -139,6 +139,9 @@ struct StoreOpener {
         for directory in [layout.walDirectory, layout.dimensionsDirectory] where try io.kind(of: directory) == .missing {
             try io.makeDirectory(directory, permissions: options.directoryPermissions)
         }
+        // Their names must be durable before the manifest's: otherwise a crash may keep the
+        // manifest's rename and lose a mkdir, leaving a store no open can read.
+        try io.syncDirectory(layout.root)
         let storeID = UInt64.random(in: 1...UInt64.max)
         try ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions)
             .publish(Manifest.initial(storeID: storeID))

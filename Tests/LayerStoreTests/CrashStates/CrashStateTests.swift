@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+@testable import LayerStore
+
+/// Crash-state enumeration: each workload runs once through a ``RecordingFileIO``; then, for a
+/// crash after every recorded operation and every disk state the POSIX model allows there
+/// (extremes plus a seeded sample), the files are rebuilt, the store is recovered by a writer
+/// open, and its contents must be an in-order prefix of the commits holding every acknowledged
+/// one. `LAYERSTORE_CRASH_STATES=exhaustive` (tools/crash-states.sh --long) looks at more states.
+@Suite struct CrashStateTests {
+    static func options(_ adjust: (inout StoreOptions) -> Void = { _ in }) -> StoreOptions {
+        testOptions {
+            $0.walFileByteCount = 64 << 10
+            $0.flushInBackground = false
+            adjust(&$0)
+        }
+    }
+
+    typealias W = CrashWorkload.Write
+
+    /// Runs the checker over `workload` and expects no failure.
+    @discardableResult
+    func check(_ workload: CrashWorkload, minimumStates: Int) throws -> CrashStateChecker.Summary {
+        let recording = try workload.record()
+        let summary = CrashStateChecker(recording, name: workload.name).run()
+        print("crash states checked: \(summary.statesChecked) [\(summary)] (\(CrashStateConfiguration.fromEnvironment))")
+        #expect(summary.failureCount == 0, "\(summary.failures.joined(separator: "\n"))")
+        #expect(summary.statesChecked >= minimumStates, "too few crash states: \(summary)")
+        return summary
+    }
+
+    /// (a) Synced commits of several sizes: small, one spanning several sectors, a batch.
+    static let syncedCommits = CrashWorkload(name: "synced-commits", options: options(), steps: [
+        .commit([.put("a", "1")]),
+        .commit([.put("big", byteCount: 1500, seed: 1)]),
+        .commit((0..<8).map { W.put("k\($0)", "batch-\($0)", in: $0 % 2 == 0 ? "d" : "e") }),
+        .commit([.put("a", "2")]),
+        .commit([.put("big", byteCount: 700, seed: 2), .put("c", "3", in: "e")]),
+    ])
+
+    /// (b) Commits, a flush (segments, two manifests, WAL checkpoint), a commit after it.
+    static let flush = CrashWorkload(name: "flush", options: options(), steps: [
+        .commit([.put("a", "1"), .put("b", "1", in: "e")]),
+        .commit([.put("c", byteCount: 900, seed: 3)]),
+        .flush,
+        .commit([.put("a", "2")]),
+    ])
+
+    /// (c) Commits, flushes, more commits, a compaction, then an LZ4 compaction.
+    static let compaction = CrashWorkload(name: "compaction", options: options(), steps: [
+        .commit([.put("a", "1"), .put("b", "1")]),
+        .flush,
+        .commit([.put("a", "2"), .put("c", byteCount: 600, seed: 4)]),
+        .flush,
+        .compact(CompactionOptions()),
+        .commit([.put("d", "4")]),
+        .flush,
+        .compact({ var o = CompactionOptions(); o.compression = .lz4; return o }()),
+        .commit([.put("b", "5")]),
+    ])
+
+    /// (d) WAL rolls: 64 KiB WAL files and commits of about 9 KiB.
+    static let walRoll = CrashWorkload(name: "wal-roll", options: options(), steps:
+        (0..<16).map { .commit([.put("k\($0 % 5)", byteCount: 9000 + $0, seed: UInt8($0))]) })
+
+    /// (e) Deletes and overwrites across a flush and a compaction (tombstones dropped), and a
+    /// reopen: the open's own recovery writes are in the trace, then commits to a new WAL file.
+    static let deletes = CrashWorkload(name: "deletes", options: options(), steps: [
+        .commit([.put("a", "1"), .put("b", "1"), .put("c", "1")]),
+        .commit([.put("a", "2"), .delete("b")]),
+        .flush,
+        .commit([.delete("a"), .put("c", "3")]),
+        .compact(CompactionOptions()),
+        .reopen,
+        .commit([.delete("c"), .put("b", "4")]),
+        .commit([.delete("b")]),
+        .flush,
+    ])
+
+    /// `bufferedUnsynced`: commits count only once `Store.sync()` returned.
+    static let buffered = CrashWorkload(name: "buffered", options: options { $0.durability = .bufferedUnsynced }, steps: [
+        .commit([.put("a", "1")]),
+        .commit([.put("b", byteCount: 1200, seed: 5)]),
+        .sync,
+        .commit([.put("a", "2")]),
+        .commit([.delete("b")]),
+        .sync,
+        .commit([.put("c", "3")]),
+    ])
+
+    @Test func syncedCommitsSurviveEveryCrashState() throws { try check(Self.syncedCommits, minimumStates: 200) }
+    @Test func flushSurvivesEveryCrashState() throws { try check(Self.flush, minimumStates: 300) }
+    @Test func compactionSurvivesEveryCrashState() throws { try check(Self.compaction, minimumStates: 500) }
+    @Test func walRollSurvivesEveryCrashState() throws { try check(Self.walRoll, minimumStates: 300) }
+    @Test func deletesAndReopenSurviveEveryCrashState() throws { try check(Self.deletes, minimumStates: 300) }
+    @Test func bufferedCommitsSurviveEveryCrashState() throws { try check(Self.buffered, minimumStates: 100) }
+
+    // MARK: The checker catches what it must
+
+    /// A file system that ignores fsync may lose acknowledged commits: the checker must say so.
+    @Test func aModelThatDropsSyncedWritesIsCaught() throws {
+        let recording = try Self.syncedCommits.record()
+        let summary = CrashStateChecker(recording, name: "broken-model", configuration: .standard, brokenModelIgnoringSyncs: true).run()
+        print("crash states checked: \(summary.statesChecked) [\(summary)] (planted: syncs ignored)")
+        #expect(summary.failureCount > 0, "dropping fsync'd writes went unnoticed")
+        #expect(summary.failures.contains { $0.contains("not those after") }, "\(summary.failures)")
+    }
+
+    /// An engine that acknowledges commits before they are synced is caught.
+    @Test func acknowledgingUnsyncedCommitsIsCaught() throws {
+        var workload = Self.buffered
+        workload.name = "acknowledged-unsynced"
+        workload.acknowledgeUnsynced = true
+        let summary = CrashStateChecker(try workload.record(), name: workload.name, configuration: .standard).run()
+        print("crash states checked: \(summary.statesChecked) [\(summary)] (planted: unsynced acknowledgements)")
+        #expect(summary.failureCount > 0, "commits acknowledged before their sync went unnoticed")
+    }
+}

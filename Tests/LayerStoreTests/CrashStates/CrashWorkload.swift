@@ -1,0 +1,107 @@
+//! A scripted workload run once against a ``RecordingFileIO``: its trace (with a mark before and
+//! after each commit) and the store's expected contents after each commit, which the crash
+//! checker compares recovered stores against.
+
+import Foundation
+@testable import LayerStore
+
+/// A store's contents: dimension → key → value (dimensions with no live key are left out).
+typealias StoreContents = [String: [String: [UInt8]]]
+
+struct CrashWorkload {
+    /// One write of a commit: a put, or a delete when `value` is nil.
+    struct Write {
+        var dimension: String
+        var key: String
+        var value: [UInt8]?
+    }
+
+    enum Step {
+        case commit([Write])
+        case flush
+        case compact(CompactionOptions)
+        /// `Store.sync()`: every commit so far is acknowledged (for `bufferedUnsynced`).
+        case sync
+        /// Close the store cleanly and open it again through the recorder (recovery is traced).
+        case reopen
+    }
+
+    /// The result of running a workload.
+    struct Recording {
+        var trace: [RecordedOperation]
+        /// `expected[p]`: the contents after the first `p` commits.
+        var expected: [StoreContents]
+        /// The store, relative to the recording root.
+        var storePath: String
+        var options: StoreOptions
+    }
+
+    var name: String
+    var options: StoreOptions
+    var steps: [Step]
+    /// A deliberate engine bug for testing the checker: commits count as acknowledged when
+    /// `commit` returns, even in `bufferedUnsynced` mode, where nothing was synced yet.
+    var acknowledgeUnsynced = false
+
+    /// Runs the steps in a fresh directory and returns the recording. The store is closed
+    /// cleanly at the end (the close is traced too).
+    func record() throws -> Recording {
+        let directory = MemoryBackedDirectory("crash-record")
+        let io = RecordingFileIO(root: directory.path)
+        let storePath = "s"
+        var store = try Store(path: directory.child(storePath), options: options, io: io)
+        var expected: [StoreContents] = [[:]]
+        var acknowledged = 0
+        for step in steps {
+            switch step {
+            case .commit(let writes):
+                var batch = WriteBatch()
+                var next = expected.last!
+                for w in writes {
+                    if let value = w.value {
+                        try batch.put(value, forKey: Array(w.key.utf8), in: w.dimension)
+                        next[w.dimension, default: [:]][w.key] = value
+                    } else {
+                        try batch.delete(forKey: w.key, in: w.dimension)
+                        next[w.dimension]?[w.key] = nil
+                        if next[w.dimension]?.isEmpty == true { next[w.dimension] = nil }
+                    }
+                }
+                io.mark(.commitStarted(expected.count - 1))
+                try store.commit(batch)
+                expected.append(next)
+                if options.durability == .sync || acknowledgeUnsynced {
+                    io.mark(.commitAcknowledged(expected.count - 2))
+                    acknowledged = expected.count - 1
+                }
+            case .flush:
+                try store.flush()
+            case .compact(let compaction):
+                _ = try store.compact(compaction)
+            case .sync:
+                try store.sync()
+                while acknowledged < expected.count - 1 {
+                    io.mark(.commitAcknowledged(acknowledged))
+                    acknowledged += 1
+                }
+            case .reopen:
+                try store.close()
+                store = try Store(path: directory.child(storePath), options: options, io: io)
+            }
+        }
+        try store.close()
+        return Recording(trace: io.operations, expected: expected, storePath: storePath, options: options)
+    }
+}
+
+extension CrashWorkload.Write {
+    static func put(_ key: String, _ value: String, in dimension: String = "d") -> Self {
+        .init(dimension: dimension, key: key, value: Array(value.utf8))
+    }
+    static func put(_ key: String, byteCount: Int, seed: UInt8, in dimension: String = "d") -> Self {
+        .init(dimension: dimension, key: key, value: (0..<byteCount).map { UInt8(truncatingIfNeeded: $0 &* 31) &+ seed })
+    }
+    static func delete(_ key: String, in dimension: String = "d") -> Self {
+        .init(dimension: dimension, key: key, value: nil)
+    }
+}
