@@ -88,12 +88,12 @@ import Testing
         .commit([.put("c", "3")]),
     ])
 
-    @Test func syncedCommitsSurviveEveryCrashState() throws { try check(Self.syncedCommits, minimumStates: 200) }
-    @Test func flushSurvivesEveryCrashState() throws { try check(Self.flush, minimumStates: 300) }
-    @Test func compactionSurvivesEveryCrashState() throws { try check(Self.compaction, minimumStates: 500) }
-    @Test func walRollSurvivesEveryCrashState() throws { try check(Self.walRoll, minimumStates: 300) }
-    @Test func deletesAndReopenSurviveEveryCrashState() throws { try check(Self.deletes, minimumStates: 300) }
-    @Test func bufferedCommitsSurviveEveryCrashState() throws { try check(Self.buffered, minimumStates: 100) }
+    @Test func syncedCommitsSurviveEveryCrashState() throws { try check(Self.syncedCommits, minimumStates: 100) }
+    @Test func flushSurvivesEveryCrashState() throws { try check(Self.flush, minimumStates: 250) }
+    @Test func compactionSurvivesEveryCrashState() throws { try check(Self.compaction, minimumStates: 800) }
+    @Test func walRollSurvivesEveryCrashState() throws { try check(Self.walRoll, minimumStates: 400) }
+    @Test func deletesAndReopenSurviveEveryCrashState() throws { try check(Self.deletes, minimumStates: 500) }
+    @Test func bufferedCommitsSurviveEveryCrashState() throws { try check(Self.buffered, minimumStates: 80) }
 
     // MARK: The checker catches what it must
 
