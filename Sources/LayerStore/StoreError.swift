@@ -44,6 +44,10 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         /// An earlier durability failure (a failed `fsync`) stopped the writer. Every later write
         /// fails with this code until the store is closed, reopened and recovered.
         case writerFailed
+        /// Stored bytes could not be decoded as the type a convenience API was asked for (wrong
+        /// length, invalid UTF-8, or the ``ValueCoder`` failed). The bytes are intact: read them
+        /// with the bytes API.
+        case decodingFailed
     }
 
     /// The kind of failure.
