@@ -20,6 +20,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -34,7 +35,7 @@ let package = Package(
         ),
         .target(
             name: "LayerStore",
-            dependencies: ["CXXHash", "CLZ4"],
+            dependencies: ["CXXHash", "CLZ4", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(

@@ -48,6 +48,7 @@ extension Store {
         report.seconds = Double(Syscalls.monotonicNanoseconds() - start) / 1e9
         let bytes = report.dimensions.reduce(0) { $0 + Double($1.bytesBefore) }
         report.megabytesPerSecond = report.seconds > 0 ? bytes / 1e6 / report.seconds : 0
+        logCompacted(report)
         return report
     }
 

@@ -47,7 +47,14 @@ extension Store {
         while let (memtable, lastLSN, manifest) = writer.withLock({ w in w.frozen.first.map { ($0.memtable, $0.lastLSN, w.manifest) } }) {
             // A failure leaves the memtable frozen (its writes stay readable and in the WAL): the
             // next flush retries it, and back-pressure hands the error to committers.
-            try flushOne(memtable, lastLSN: lastLSN, manifest: manifest, writer: writer)
+            let started = Syscalls.monotonicNanoseconds()
+            do throws(StoreError) {
+                try flushOne(memtable, lastLSN: lastLSN, manifest: manifest, writer: writer)
+            } catch {
+                logFlushFailed(error)
+                throw error
+            }
+            logFlushed(after: manifest, upTo: lastLSN, startedAt: started)
         }
     }
 

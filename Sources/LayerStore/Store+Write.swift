@@ -170,6 +170,7 @@ extension Store {
         guard !w.active.isEmpty else { return }
         let lastLSN = w.wal.nextLSN - 1
         try w.wal.roll { groupCommit?.markDurable($0) }
+        logFrozen(lastLSN: lastLSN, memtableByteCount: w.active.byteCount)
         w.frozen.append((w.active, lastLSN))
         frozenCount.store(w.frozen.count, ordering: .relaxed)
         let fresh = Memtable()

@@ -11,6 +11,7 @@
 //! Lock order: writer, then state, then group commit.
 
 import Dispatch
+import Logging
 import Synchronization
 
 #if canImport(Glibc)
@@ -39,6 +40,9 @@ public final class Store: Sendable {
     public let options: StoreOptions
     /// What opening the store found and did.
     public let recoveryReport: RecoveryReport
+    /// Where the store reports recovery, flushes, compactions and WAL rolls (see
+    /// <doc:DurabilityAndRecovery>); ``silentLogger`` unless one was given at open.
+    public let logger: Logger
 
     let io: any FileIO
     let layout: StoreLayout
@@ -72,17 +76,20 @@ public final class Store: Sendable {
     /// - Throws: ``StoreError`` — `storeNotFound`, `notAStore`, `unsupportedFormat`, `locked`
     ///   (another writer), `corrupted` (damage that needs `layerstore recover`), `ioFailure`,
     ///   `noSpace`, `invalidArgument` (bad options).
-    public convenience init(path: String, options: StoreOptions = StoreOptions()) throws(StoreError) {
-        try self.init(path: path, options: options, io: SystemFileIO())
+    /// - Parameter logger: where recovery, flush, compaction and WAL-roll events go (never
+    ///   anything per read or commit). Default: ``silentLogger``, which drops them.
+    public convenience init(path: String, options: StoreOptions = StoreOptions(), logger: Logger = Store.silentLogger) throws(StoreError) {
+        try self.init(path: path, options: options, io: SystemFileIO(), logger: logger)
     }
 
     /// Opens the store through a given I/O implementation (tests inject faults with it).
-    package init(path: String, options: StoreOptions, io: any FileIO) throws(StoreError) {
+    package init(path: String, options: StoreOptions, io: any FileIO, logger: Logger = Store.silentLogger) throws(StoreError) {
         try options.validate()
         let opened = try Store.open(path: path, options: options, io: io)
         self.path = opened.layout.root
         self.options = options
         self.recoveryReport = opened.report
+        self.logger = logger
         self.io = io
         self.layout = opened.layout
         self.mmap = opened.mmap
@@ -98,6 +105,7 @@ public final class Store: Sendable {
         } else {
             self.groupCommit = nil
         }
+        logOpened()
     }
 
     /// Runs the opener. A read-only open races with the writer, which may remove a WAL file or
