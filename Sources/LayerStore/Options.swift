@@ -8,7 +8,7 @@ public struct StoreOptions: Sendable, Equatable {
         /// Concurrent committers share one sync (group commit). The default.
         case sync
         /// A commit returns once its record is written to the operating system; it becomes
-        /// durable at the next ``Store/sync()``, WAL roll, flush or close. A crash of the machine
+        /// durable at the next ``Store/sync()-5ud75``, WAL roll, flush or close. A crash of the machine
         /// (not of the process) may lose the commits since. Faster, and weaker: say so at the
         /// call site.
         case bufferedUnsynced

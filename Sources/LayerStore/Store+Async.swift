@@ -14,7 +14,7 @@ extension Store {
     /// Commits `batch` atomically, suspending (not blocking) until it is durable; returns the LSN
     /// of its last operation.
     ///
-    /// The `async` form of ``commit(_:)-(WriteBatch)``, with the same durability and errors.
+    /// The `async` form of ``commit(_:)-6dyo``, with the same durability and errors.
     /// Cancelling the calling task does not cancel the commit (see the file comment).
     /// - Throws: `readOnly`, `closed`, `writerFailed`, `noSpace`, `ioFailure`, `limitExceeded`.
     @discardableResult
@@ -24,7 +24,7 @@ extension Store {
 
     /// Builds a batch with `body` (run right away, on the caller's thread) and commits it,
     /// suspending until it is durable. If `body` throws, nothing is committed and its error is
-    /// rethrown; otherwise errors are ``StoreError``s, as from ``commit(_:)-(WriteBatch)``.
+    /// rethrown; otherwise errors are ``StoreError``s, as from ``commit(_:)-6dyo``.
     @discardableResult
     public func write(_ body: (inout WriteBatch) throws -> Void) async throws -> LSN {
         var batch = WriteBatch()
@@ -60,24 +60,24 @@ extension Store {
         try await delete(forKey: Array(key.utf8), in: dimension)
     }
 
-    /// Makes every commit so far durable, suspending meanwhile: the `async` form of ``sync()``.
+    /// Makes every commit so far durable, suspending meanwhile: the `async` form of ``sync()-5ud75``.
     public func sync() async throws(StoreError) {
         try await offload { () throws(StoreError) in try self.sync() }
     }
 
     /// Flushes everything written so far into segments, suspending until it is published: the
-    /// `async` form of ``flush()``.
+    /// `async` form of ``flush()-7x3ju``.
     public func flush() async throws(StoreError) {
         try await offload { () throws(StoreError) in try self.flush() }
     }
 
-    /// Compacts segments, suspending until done: the `async` form of ``compact(_:)``.
+    /// Compacts segments, suspending until done: the `async` form of ``compact(_:)-1drre``.
     public func compact(_ options: CompactionOptions = CompactionOptions()) async throws(StoreError) -> CompactionReport {
         try await offload { () throws(StoreError) in try self.compact(options) }
     }
 
     /// Writes a consistent backup, suspending until it is durable: the `async` form of
-    /// ``backup(to:)``.
+    /// ``backup(to:)-4mlp2``.
     @discardableResult
     public func backup(to destination: String) async throws(StoreError) -> BackupReport {
         try await offload { () throws(StoreError) in try self.backup(to: destination) }

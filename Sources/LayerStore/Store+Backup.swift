@@ -25,7 +25,7 @@ import Glibc
 import Darwin
 #endif
 
-/// What ``Store/backup(to:)`` wrote.
+/// What ``Store/backup(to:)-4mlp2`` wrote.
 public struct BackupReport: Sendable, Equatable, Codable {
     /// The backup's directory.
     public var destination: String

@@ -108,7 +108,7 @@ extension Store {
 
     /// Builds a batch with `body` and commits it atomically. Returns the LSN of the batch's
     /// last operation. If `body` throws, nothing is committed and its error is rethrown;
-    /// otherwise errors are ``StoreError``s, as from ``commit(_:)``.
+    /// otherwise errors are ``StoreError``s, as from ``commit(_:)-6dyo``.
     @discardableResult
     public func write(_ body: (inout WriteBatch) throws -> Void) throws -> LSN {
         var batch = WriteBatch()

@@ -76,8 +76,11 @@ public final class Store: Sendable {
     /// - Throws: ``StoreError`` — `storeNotFound`, `notAStore`, `unsupportedFormat`, `locked`
     ///   (another writer), `corrupted` (damage that needs `layerstore recover`), `ioFailure`,
     ///   `noSpace`, `invalidArgument` (bad options).
-    /// - Parameter logger: where recovery, flush, compaction and WAL-roll events go (never
-    ///   anything per read or commit). Default: ``silentLogger``, which drops them.
+    /// - Parameters:
+    ///   - path: the store's directory.
+    ///   - options: how to open it and how it writes; see ``StoreOptions``.
+    ///   - logger: where recovery, flush, compaction and WAL-roll events go (never anything per
+    ///     read or commit). Default: ``silentLogger``, which drops them.
     public convenience init(path: String, options: StoreOptions = StoreOptions(), logger: Logger = Store.silentLogger) throws(StoreError) {
         try self.init(path: path, options: options, io: SystemFileIO(), logger: logger)
     }

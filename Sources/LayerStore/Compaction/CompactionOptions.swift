@@ -1,7 +1,7 @@
 //! What a compaction does: which dimensions, how large its segments, how many versions it
 //! keeps, and which segments it compresses.
 
-/// Options for ``Store/compact(_:)`` and `layerstore compact`.
+/// Options for ``Store/compact(_:)-1drre`` and `layerstore compact`.
 public struct CompactionOptions: Sendable, Equatable {
     /// Which segments get LZ4 blocks.
     public enum Compression: Sendable, Equatable {

@@ -25,7 +25,7 @@ extension WriteBatch {
 }
 
 extension Store {
-    /// Puts one typed record and commits it (durable on return, as ``commit(_:)-(WriteBatch)``).
+    /// Puts one typed record and commits it (durable on return, as ``commit(_:)-6dyo``).
     @discardableResult
     public func put<K: StoreKey, V: StoreValue>(_ value: V, forKey key: K, in dimension: String) throws(StoreError) -> LSN {
         try put(value.storeValueBytes, forKey: key.storeKeyBytes, in: dimension)

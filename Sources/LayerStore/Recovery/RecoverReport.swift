@@ -1,6 +1,6 @@
 //! What `layerstore recover` found and did: the operator's account of a recovery.
 
-/// The report of ``Recoverer``: every finding and every action, with files and offsets.
+/// The report of `Recoverer` (`layerstore recover`): every finding and every action, with files and offsets.
 public struct RecoverReport: Sendable, Codable, Equatable {
     /// One finding about one file.
     public struct Finding: Sendable, Codable, Equatable {
