@@ -31,12 +31,19 @@ struct CrashStateChecker {
         /// Distinct disks also run through verify, a dry-run recover and a second open.
         var disksVerified = 0
         var failureCount = 0
+        /// Failures where the store opened with contents no allowed prefix has (lost or
+        /// invented data), as opposed to an open that failed.
+        var wrongContentsCount = 0
         var seconds = 0.0
+        /// Of `seconds`, spent writing disks out and recovering them.
+        var recoverySeconds = 0.0
+        /// Of `seconds`, spent building disk images and their digests.
+        var modelSeconds = 0.0
         /// The first failures, described.
         var failures: [String] = []
 
         var description: String {
-            "\(workload): crash states checked: \(statesChecked) (crash points \(crashPoints), trace \(traceCount), distinct disks recovered \(disksRecovered), verified \(disksVerified)), failures \(failureCount), \(String(format: "%.1f", seconds)) s"
+            "\(workload): crash states checked: \(statesChecked) (crash points \(crashPoints), trace \(traceCount), distinct disks recovered \(disksRecovered), verified \(disksVerified)), failures \(failureCount), \(String(format: "%.1f", seconds)) s (recovery \(String(format: "%.1f", recoverySeconds)) s, model \(String(format: "%.1f", modelSeconds)) s)"
         }
     }
 
@@ -69,7 +76,7 @@ struct CrashStateChecker {
         var started = 0, acknowledged = 0
         // The disk states of the last crash point whose disk prefix changed (marks change none).
         var digests: [(digest: DiskImage.Digest, fates: [Int: DiskModel.Fate])] = []
-        for crashPoint in 0...recording.trace.count {
+        for crashPoint in recording.firstCrashPoint...recording.trace.count {
             if crashPoint > 0 {
                 switch recording.trace[crashPoint - 1] {
                 case .commitStarted(let c): started = c + 1
@@ -77,15 +84,19 @@ struct CrashStateChecker {
                 default: break
                 }
             }
-            if crashPoint == 0 || recording.trace[crashPoint - 1].isDiskOperation {
+            if crashPoint == recording.firstCrashPoint || recording.trace[crashPoint - 1].isDiskOperation {
                 digests = []
                 let volatile = model.volatileOperations(before: crashPoint)
                 for fates in enumerator.choices(volatile: volatile, random: &random) {
+                    let building = clock.now
                     let image = model.image(at: crashPoint, fates: fates)
                     let digest = image.digest
+                    summary.modelSeconds += Self.seconds(clock.now - building)
                     if outcomes[digest] == nil {
                         let verify = summary.disksRecovered % configuration.verifyEvery == 0
+                        let before = clock.now
                         outcomes[digest] = recover(image, in: scratch, number: summary.disksRecovered, verify: verify)
+                        summary.recoverySeconds += Self.seconds(clock.now - before)
                         summary.disksRecovered += 1
                         if verify { summary.disksVerified += 1 }
                     }
@@ -97,15 +108,19 @@ struct CrashStateChecker {
                 summary.statesChecked += 1
                 if let problem = check(outcomes[digest]!, acknowledged: acknowledged, started: started) {
                     summary.failureCount += 1
+                    if case .opened = outcomes[digest]! { summary.wrongContentsCount += 1 }
                     if summary.failures.count < 10 {
                         summary.failures.append(describe(crashPoint: crashPoint, fates: fates, problem: problem))
                     }
                 }
             }
         }
-        let elapsed = clock.now - start
-        summary.seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        summary.seconds = Self.seconds(clock.now - start)
         return summary
+    }
+
+    private static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 
     /// Nil if `outcome` is a state the crash may leave: the contents after `p` commits, `acknowledged ≤ p ≤ started`.

@@ -23,11 +23,14 @@ struct CrashStateConfiguration: CustomStringConvertible {
     /// Every how many distinct disks the raw state is also checked by `verify` and a dry-run
     /// `recover`, and the recovered store reopened and verified (1 = every one).
     var verifyEvery: Int
+    /// Crash states of a first workload whose recovery (and the commits after it) is itself
+    /// crashed at every point: a crash during recovery.
+    var recoveryCrashes: Int
     /// The seed of the random choices.
     var seed: UInt64 = 0x5EED_C7A5_4000_0001
 
-    static let standard = CrashStateConfiguration(randomSamples: 2, tearBoundariesMax: 4, verifyEvery: 16)
-    static let long = CrashStateConfiguration(randomSamples: 24, tearBoundariesMax: nil, verifyEvery: 1)
+    static let standard = CrashStateConfiguration(randomSamples: 8, tearBoundariesMax: 16, verifyEvery: 4, recoveryCrashes: 8)
+    static let long = CrashStateConfiguration(randomSamples: 64, tearBoundariesMax: nil, verifyEvery: 1, recoveryCrashes: 60)
 
     /// From `LAYERSTORE_CRASH_STATES`: unset or empty for ``standard``, `exhaustive` (or `long`)
     /// for ``long``, a number for the standard mode with that many random choices per crash point.
@@ -43,7 +46,7 @@ struct CrashStateConfiguration: CustomStringConvertible {
     }
 
     var description: String {
-        "random samples per crash point \(randomSamples), tear boundaries per write \(tearBoundariesMax.map(String.init) ?? "all"), verify every \(verifyEvery)"
+        "random samples per crash point \(randomSamples), tear boundaries per write \(tearBoundariesMax.map(String.init) ?? "all"), verify every \(verifyEvery), recoveries crashed \(recoveryCrashes)"
     }
 }
 

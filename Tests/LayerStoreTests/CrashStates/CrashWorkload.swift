@@ -29,11 +29,16 @@ struct CrashWorkload {
     /// The result of running a workload.
     struct Recording {
         var trace: [RecordedOperation]
+        /// The first crash point: after the entries that record the starting disk.
+        var firstCrashPoint: Int
         /// `expected[p]`: the contents after the first `p` commits.
         var expected: [StoreContents]
         /// The store, relative to the recording root.
         var storePath: String
         var options: StoreOptions
+        /// The real directory tree when the workload ended: relative path → bytes (nil for a
+        /// directory). With every operation kept, the model must rebuild exactly this.
+        var finalTree: [String: [UInt8]?]
     }
 
     var name: String
@@ -45,12 +50,16 @@ struct CrashWorkload {
 
     /// Runs the steps in a fresh directory and returns the recording. The store is closed
     /// cleanly at the end (the close is traced too).
-    func record() throws -> Recording {
+    /// - Parameter initial: a disk to start from (a crash state: the run then begins with
+    ///   its recovery, traced). Its files count as durable, and the contents the recovery
+    ///   finds count as acknowledged.
+    func record(startingFrom initial: DiskImage? = nil) throws -> Recording {
         let directory = MemoryBackedDirectory("crash-record")
+        try initial?.materialize(into: directory.path)
         let io = RecordingFileIO(root: directory.path)
         let storePath = "s"
         var store = try Store(path: directory.child(storePath), options: options, io: io)
-        var expected: [StoreContents] = [[:]]
+        var expected: [StoreContents] = [initial == nil ? [:] : try CrashStateChecker.contents(of: store)]
         var acknowledged = 0
         for step in steps {
             switch step {
@@ -90,7 +99,20 @@ struct CrashWorkload {
             }
         }
         try store.close()
-        return Recording(trace: io.operations, expected: expected, storePath: storePath, options: options)
+        return Recording(trace: io.operations, firstCrashPoint: io.initialOperationCount, expected: expected, storePath: storePath, options: options,
+                         finalTree: Self.tree(at: directory.path))
+    }
+
+    /// Every path below `root` with its bytes (nil for a directory).
+    static func tree(at root: String) -> [String: [UInt8]?] {
+        var out: [String: [UInt8]?] = [:]
+        guard let names = FileManager.default.enumerator(atPath: root) else { return out }
+        while let name = names.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: root + "/" + name, isDirectory: &isDirectory)
+            out[name] = isDirectory.boolValue ? .some(nil) : .some(FileManager.default.contents(atPath: root + "/" + name).map { [UInt8]($0) } ?? [])
+        }
+        return out
     }
 }
 

@@ -31,7 +31,12 @@ final class RecordingFileIO: FileIO, @unchecked Sendable {
     init(root: String) {
         self.root = root.hasSuffix("/") ? String(root.dropLast()) : root
         captureExisting("")
+        initialOperationCount = trace.count
     }
+
+    /// How many entries record what the root held at the start (crashes before their end
+    /// would be crashes before the recording began).
+    private(set) var initialOperationCount = 0
 
     /// The operations recorded so far.
     var operations: [RecordedOperation] {
