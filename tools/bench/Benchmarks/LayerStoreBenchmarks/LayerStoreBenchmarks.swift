@@ -1,10 +1,12 @@
 //! Hot-path microbenchmarks with malloc counts: a point read of the hot tier, a buffered
-//! append, a scan of 1 MiB. Malloc counts are measured on their own (other metrics add
+//! append, a scan of 1 MiB, and group commit (64 threads each making one synced one-record
+//! commit per iteration). Malloc counts are measured on their own (other metrics add
 //! allocations of their own, shared/swift-notes.md §7).
 
 import Benchmark
 import Foundation
 import LayerStore
+import Synchronization
 
 /// A store of 1,024 records of 4 KiB in one flushed dimension, made once per process.
 final class Fixture: @unchecked Sendable {
@@ -49,6 +51,13 @@ let benchmarks: @Sendable () -> Void = {
             blackHole(try? f.store.commit(f.appendBatch))
         }
     }
+    Benchmark("group commit, 64 threads x 1 synced one-record commit", configuration: .init(metrics: mallocOnly, maxDuration: .seconds(3))) { benchmark in
+        let pool = CommitterPool.shared
+        for _ in benchmark.scaledIterations {
+            pool.commitOnce()
+        }
+        blackHole(pool.failures.load(ordering: .relaxed))
+    }
     Benchmark("scan 1 MiB (256 values of 4 KiB)", configuration: .init(metrics: mallocOnly)) { benchmark in
         let f = Fixture.shared
         for _ in benchmark.scaledIterations {
@@ -59,5 +68,42 @@ let benchmarks: @Sendable () -> Void = {
             }
             blackHole(n)
         }
+    }
+}
+
+/// 64 committer threads on a synced store, started once; each iteration releases every thread
+/// for one synced one-record commit and waits for all of them (what group commit batches).
+final class CommitterPool: @unchecked Sendable {
+    static let shared = CommitterPool(threads: 64)
+    let store: Store
+    let failures = Atomic<Int>(0)
+    private let go: [DispatchSemaphore]
+    private let done = DispatchSemaphore(value: 0)
+
+    init(threads: Int) {
+        let path = NSTemporaryDirectory() + "layerstore-bench-group-\(getpid())"
+        try? FileManager.default.removeItem(atPath: path)
+        store = try! Store(path: path)  // durability .sync: every commit waits for fdatasync
+        go = (0..<threads).map { _ in DispatchSemaphore(value: 0) }
+        for t in 0..<threads {
+            // Each thread's batch is built once and committed again and again (new versions of
+            // one key): the benchmark measures the commit path, not batch building.
+            var batch = WriteBatch()
+            try! batch.put([UInt8](repeating: UInt8(t), count: 100), forKey: Array("committer-\(t)".utf8), in: "group")
+            let mine = batch
+            let thread = Thread { [store, go, done, failures] in
+                while true {
+                    go[t].wait()
+                    do { try store.commit(mine) } catch { failures.add(1, ordering: .relaxed) }
+                    done.signal()
+                }
+            }
+            thread.start()
+        }
+    }
+
+    func commitOnce() {
+        for semaphore in go { semaphore.signal() }
+        for _ in go { done.wait() }
     }
 }

@@ -11,6 +11,7 @@ public enum MarkdownReport {
         out += run.quick
             ? "**Quick run**: \(format(run.scale * 100))% of the data and fewer operations; figures orient, they do not settle targets.\n"
             : "Full run: all 280 MiB per profile.\n"
+        out += "Ratios: for rates more than 1 is better for LayerStore; for times, latencies and sizes less than 1 is.\n"
         out += "Median of \(run.repeats) repeat\(run.repeats == 1 ? "" : "s") (min–max in brackets); engines alternated; one process; \(format(run.seconds)) s in all.\n\n"
         for profile in run.profiles {
             out += table(run, profile) + "\n"
@@ -34,7 +35,9 @@ public enum MarkdownReport {
             let cells = run.engines.map { cell(run.figure($0, profile, metric.id), repeats: run.repeats) }
             guard cells.contains(where: { $0 != "–" }) else { continue }
             var vsPeer = "–"
-            if let ours = run.median(Engines.layerStore, profile, metric.id), let best = run.bestPeer(profile, metric.id), best.value != 0 {
+            // A peer at (nearly) zero, e.g. LMDB's settle time, gives no meaningful ratio.
+            if let ours = run.median(Engines.layerStore, profile, metric.id), let best = run.bestPeer(profile, metric.id),
+               best.value > abs(ours) * 1e-3 {
                 vsPeer = "\(format(ours / best.value))× (\(Engines.display(best.engine)))"
             }
             var vsLimit = "–"

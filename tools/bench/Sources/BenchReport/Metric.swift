@@ -82,8 +82,8 @@ extension Metric {
         Metric("cold.read_p99_ns", "cold tier", "cold point read p99", "ns", higher: false),
         Metric("cold.scan16_gbps", "cold tier", "cold scan all 16 + XXH3", "GB/s", higher: true, limit: "limit.lz4_decompress_16k_gbps", charted: true),
         Metric("cold.size_ratio", "cold tier", "cold size on disk / data", "x", higher: false),
-        Metric("recovery.open_ms", "recovery", "open to first read after kill -9", "ms", higher: false),
-        Metric("recovery.gbps", "recovery", "WAL replay (unflushed bytes / open time)", "GB/s", higher: true, charted: true),
+        Metric("recovery.open_ms", "recovery", "open to first read after kill -9", "ms", higher: false, charted: true),
+        Metric("recovery.gbps", "recovery", "WAL replay (unflushed bytes / open time)", "GB/s", higher: true),
         Metric("open10x.ms", "cold open", "cold open at 10x the data (layer)", "ms", higher: false),
     ]
 

@@ -40,9 +40,9 @@ public enum SVGChart {
         let peers = run.engines.filter { $0 != Engines.layerStore }
         let barHeight = 9.0, rowGap = 10.0
         let rowHeight = Double(max(peers.count, 1)) * barHeight + rowGap
-        let left = 330.0, plotWidth = 560.0, top = 78.0
+        let left = 400.0, plotWidth = 560.0, top = 78.0
         let height = top + Double(rows.count) * rowHeight + 60
-        let width = left + plotWidth + 40
+        let width = left + plotWidth + 70
         // Log scale from 1/100 to 100: a 10× win and a 10× loss are the same length.
         let decades = 2.0
         func x(_ v: Double) -> Double {
@@ -83,8 +83,12 @@ public enum SVGChart {
                 let x1 = x(1), x2 = x(bar.advantage)
                 svg += "<rect x=\"\(f(min(x1, x2)))\" y=\"\(f(by))\" width=\"\(f(max(abs(x2 - x1), 1)))\" height=\"\(f(barHeight - 1))\" fill=\"\(colors[peer] ?? "#999")\"><title>\(escape("\(row): LayerStore \(format(bar.advantage))× vs \(Engines.display(peer))"))</title></rect>"
                 let label = bar.advantage >= 1 ? "\(format(bar.advantage))×" : "1/\(format(1 / bar.advantage))×"
-                let tx = bar.advantage >= 1 ? x2 + 3 : x2 - 3
-                svg += "<text x=\"\(f(tx))\" y=\"\(f(by + barHeight - 1.5))\" font-size=\"8.5\" text-anchor=\"\(bar.advantage >= 1 ? "start" : "end")\">\(escape(label))</text>\n"
+                // A label goes beyond the bar's end, except near the plot's left edge, where it
+                // would run into the row's name: there it goes inside the bar, in white.
+                let inside = bar.advantage < 1 / 30
+                let tx = bar.advantage >= 1 ? x2 + 3 : (inside ? x2 + 3 : x2 - 3)
+                let anchor = bar.advantage >= 1 || inside ? "start" : "end"
+                svg += "<text x=\"\(f(tx))\" y=\"\(f(by + barHeight - 1.5))\" font-size=\"8.5\" text-anchor=\"\(anchor)\"\(inside ? " fill=\"white\"" : "")>\(escape(label))</text>\n"
             }
         }
         svg += "</svg>\n"

@@ -80,9 +80,11 @@ struct RunCommand: ParsableCommand {
         let params = quick ? RunParameters.quick : RunParameters.full
         let repeats = self.repeats ?? (quick ? 1 : 3)
         let profiles = profile.map { $0 == "layer" ? [WorkloadProfile.layer] : [.small] } ?? [.layer, .small]
-        let base = (dir ?? NSTemporaryDirectory()) + "/layerstore-bench-\(getpid())"
+        let base = (dir ?? NSTemporaryDirectory()) + "/layerstore-side-by-side-\(getpid())"
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: base) }
+        let cleanup = Cleanup.onInterrupt(removing: base)
+        defer { withExtendedLifetime(cleanup) {} }
 
         let formatter = ISO8601DateFormatter()
         var result = RunResult(

@@ -6,6 +6,7 @@ import BenchReport
 import CBenchXXHash
 import Foundation
 import LayerStoreWorkload
+import Synchronization
 
 extension PhaseContext {
     /// Phase 1: every record in key order, 1,000 per synced commit; then settle and size.
@@ -39,9 +40,13 @@ extension PhaseContext {
         defer { session.close() }
         var latencies = [UInt64](repeating: 0, count: pass.count)
         var elapsed = 0.0
+        var done = 0
+        let deadline = UInt64(params.phaseSecondsMax * 1e9)
         for round in 0..<2 {
             let start = now()
+            done = pass.count
             for i in 0..<pass.count {
+                if i & 1023 == 0, now() &- start > deadline { done = i; break }
                 let t0 = now()
                 let touched = try session.touch(pass.keys[i], dimension: pass.dimensions[i])
                 latencies[i] = now() &- t0
@@ -51,8 +56,9 @@ extension PhaseContext {
             }
             elapsed = seconds(start, now())
         }
+        latencies.removeSubrange(done...)
         latencies.sort()
-        let ops = Double(pass.count) / elapsed
+        let ops = Double(done) / elapsed
         let metric = prefix == "read" ? "read1." : "cold.read_"
         record("\(metric)ops", ops)
         record("\(metric)p50_ns", Double(Statistics.percentile(sorted: latencies, 0.5) ?? 0))
@@ -61,17 +67,21 @@ extension PhaseContext {
         guard twoThreads else { return }
         let half = pass.count / 2
         let name = self.engine
+        let counts = Mutex([0, 0])
         let start = now()
         try onThreads(2) { t in
             let session = try engine.makeSession()
             defer { session.close() }
+            var n = half
+            defer { counts.withLock { $0[t] = n } }
             for i in (t * half)..<(t * half + half) {
+                if i & 1023 == 0, now() &- start > deadline { n = i - t * half; break }
                 guard try session.touch(pass.keys[i], dimension: pass.dimensions[i]) == pass.expected[i] else {
                     throw BenchError.wrongAnswer(engine: name, "reads on 2 threads", "read \(i)")
                 }
             }
         }
-        let ops2 = Double(2 * half) / seconds(start, now())
+        let ops2 = Double(counts.withLock { $0[0] + $0[1] }) / seconds(start, now())
         record("read2.ops", ops2)
         record("read2.scaling", ops2 / ops)
         log("read 2 threads \(format(ops2)) ops/s")
@@ -128,22 +138,25 @@ extension PhaseContext {
             batch.append(dimension: dim, record: i, valueByteCount: profile.valueByteCount)
             batches.append(batch)
         }
-        var latencies = [UInt64](repeating: 0, count: params.commits)
-        for i in 0..<params.commits {
+        var latencies: [UInt64] = []
+        latencies.reserveCapacity(params.commits)
+        let start = now()
+        for i in 0..<params.commits where now() &- start < UInt64(params.phaseSecondsMax * 1e9) {
             let t0 = now()
             try session.commit(batches[i])
-            latencies[i] = now() &- t0
+            latencies.append(now() &- t0)
         }
-        // Read one back: the commits really happened.
-        let check = Workload.value(dimension: dim, record: params.commits - 1, count: profile.valueByteCount).withUnsafeBytes(Workload.touch)
-        guard try session.touch(batches[params.commits - 1].keys[0], dimension: dim) == check else {
+        // Read the last one back: the commits really happened.
+        let last = latencies.count - 1
+        let check = Workload.value(dimension: dim, record: last, count: profile.valueByteCount).withUnsafeBytes(Workload.touch)
+        guard try session.touch(batches[last].keys[0], dimension: dim) == check else {
             throw BenchError.wrongAnswer(engine: self.engine, "commit latency", "the last committed record does not read back")
         }
         latencies.sort()
         let p50 = Double(Statistics.percentile(sorted: latencies, 0.5) ?? 0) / 1000
         record("commit.p50_us", p50)
         record("commit.p99_us", Double(Statistics.percentile(sorted: latencies, 0.99) ?? 0) / 1000)
-        log("commit p50 \(format(p50)) µs")
+        log("commit p50 \(format(p50)) µs (\(latencies.count) commits)")
     }
 }
 

@@ -60,3 +60,12 @@ func target(_ r: RunResult, _ prefix: String) -> Target? { r.targets.first { $0.
     #expect(md.contains("| point reads, 1 thread | ops/s | 2,000,000 | 1,000,000 | – | – | 2.00× (LMDB) | – |"))
     #expect(md.contains("### Targets"))
 }
+
+@Test func numbersReadWell() {
+    #expect(format(1_350_000) == "1,350,000")
+    #expect(format(244.04) == "244.0")
+    #expect(format(0.5) == "0.500")
+    #expect(format(0.000012) == "1.2e-05")
+    #expect(format(0) == "0")
+    #expect(format(.nan) == "–")
+}
