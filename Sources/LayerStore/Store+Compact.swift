@@ -89,10 +89,10 @@ extension Store {
         // below leaves memory matching the disk, and a retry starts from `next`.
         writer.withLock { w in
             w.manifest = next
-            state.withLock { s in
+            state.update { s in
                 var segments = s.segments
                 segments[done.dimension] = opened.isEmpty ? nil : Array(opened.reversed())
-                s = StoreState(manifest: next, segments: segments, memtables: s.memtables)
+                return StoreState(manifest: next, segments: segments, memtables: s.memtables)
             }
         }
         var copy = next

@@ -104,10 +104,10 @@ extension Store {
             w.manifest = next
             w.frozen.removeFirst()
             frozenCount.store(w.frozen.count, ordering: .relaxed)
-            state.withLock { s in
+            state.update { s in
                 var segments = s.segments
                 for (dimension, segment) in opened { segments[dimension, default: []].insert(segment, at: 0) }
-                s = StoreState(manifest: next, segments: segments, memtables: s.memtables.filter { $0 !== memtable })
+                return StoreState(manifest: next, segments: segments, memtables: s.memtables.filter { $0 !== memtable })
             }
         }
         // A second copy under the next generation: the fallback for a damaged newest manifest is

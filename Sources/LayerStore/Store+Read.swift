@@ -19,17 +19,40 @@ extension Store {
 
     /// Calls `body` with the current value of `key` in `dimension`, zero-copy; `nil` if missing.
     /// The `RawSpan` is valid only inside `body`. No snapshot object is allocated.
+    ///
+    /// The read pins the current state in a per-thread slot instead of retaining it (see
+    /// ``StatePublisher``): threads reading at once write no shared memory.
     @inlinable
     public func withValue<R>(forKey key: [UInt8], in dimension: String, _ body: (RawSpan) -> R) throws(StoreError) -> R? {
-        try lookup(key, in: dimension).withValue(body)
+        let read = try beginRead()
+        defer { endRead(read) }
+        return try lookup(key, in: dimension, read).withValue(body)
     }
 
-    /// The non-generic part of a point read on the current state.
+    /// Pins the current state for one point read, with the LSN it reads at.
     @usableFromInline
-    func lookup(_ key: [UInt8], in dimension: String) throws(StoreError) -> ValueLookup {
+    func beginRead() throws(StoreError) -> (pin: StatePin, lsn: LSN) {
         try checkOpen()
+        // The LSN first, then the state: every write at or below the LSN is reachable from any
+        // state published after it became visible.
         let lsn = visibleLSN.load(ordering: .acquiring)
-        return try Reader.lookup(currentState(), lsn: lsn, key: key, dimension: dimension)
+        return (state.pin(), lsn)
+    }
+
+    /// Ends a read begun by ``beginRead()``.
+    @usableFromInline
+    func endRead(_ read: (pin: StatePin, lsn: LSN)) {
+        state.unpin(read.pin)
+    }
+
+    /// The non-generic part of a point read on a pinned state.
+    @usableFromInline
+    func lookup(_ key: [UInt8], in dimension: String, _ read: (pin: StatePin, lsn: LSN)) throws(StoreError) -> ValueLookup {
+        // Borrowed, not retained: the pin keeps the state alive.
+        let result = read.pin.state._withUnsafeGuaranteedRef { state in
+            Result { () throws(StoreError) in try Reader.lookup(state, lsn: read.lsn, key: key, dimension: dimension) }
+        }
+        return try result.get()
     }
 
     /// A copy of the current value of `key` in `dimension`, or `nil`.

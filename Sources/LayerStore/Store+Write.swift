@@ -175,6 +175,6 @@ extension Store {
         frozenCount.store(w.frozen.count, ordering: .relaxed)
         let fresh = Memtable()
         w.active = fresh
-        state.withLock { $0 = $0.replacing(memtables: [fresh] + $0.memtables) }
+        state.update { $0.replacing(memtables: [fresh] + $0.memtables) }
     }
 }

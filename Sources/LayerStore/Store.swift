@@ -2,8 +2,9 @@
 //! number of processes), and everything shared by its write and read paths.
 //!
 //! Concurrency:
-//! - The current ``StoreState`` sits behind `state` (a lock held only to swap or retain it).
-//!   Readers retain a state and an LSN and then read mapped segments with no lock at all.
+//! - The current ``StoreState`` is published by `state` (a ``StatePublisher``): point reads pin
+//!   it in a per-thread hazard slot, snapshots retain it; neither takes a lock in the common
+//!   case. Mapped segments are then read with no lock at all.
 //! - Writes serialise on the writer lock (`writer`), which guards the WAL appender, the active
 //!   memtable and the manifest. Durability waits happen outside it, in ``GroupCommit``.
 //! - Flushes run on one background queue; they take the writer lock only to read what to flush
@@ -50,7 +51,7 @@ public final class Store: Sendable {
     /// Decoded blocks of cold segments, shared by every snapshot of this store.
     let blockCache: BlockCache
     let storeID: UInt64
-    let state: Locked<StoreState>
+    let state: StatePublisher
     /// The highest LSN readers may see: every write at or below it is acknowledged.
     let visibleLSN: Atomic<UInt64>
     let writer: Locked<WriterState>?
@@ -98,7 +99,7 @@ public final class Store: Sendable {
         self.mmap = opened.mmap
         self.blockCache = opened.blockCache
         self.storeID = opened.state.manifest.storeID
-        self.state = Locked(opened.state)
+        self.state = StatePublisher(opened.state)
         self.visibleLSN = Atomic(opened.nextLSN - 1)
         self.writer = opened.writer.map { Locked($0) }
         if opened.writer != nil {
@@ -166,7 +167,7 @@ public final class Store: Sendable {
 
     /// The current state, retained.
     @inline(__always)
-    func currentState() -> StoreState { state.withLock { $0 } }
+    func currentState() -> StoreState { state.load() }
 
     func checkOpen() throws(StoreError) {
         if closed.load(ordering: .acquiring) { throw StoreError(.closed, "the store is closed", path: path) }

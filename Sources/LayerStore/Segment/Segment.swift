@@ -33,16 +33,48 @@ struct SegmentPosition: Equatable {
     var offset: Int
 }
 
-/// The bytes of one block, and the object that keeps them alive: the segment (its mapping) for
-/// a plain block, the decoded block for an LZ4 one.
+/// The bytes of one block, and the object that keeps them alive: the decoded block for an LZ4
+/// one; `nil` for a plain block, whose bytes are the segment's mapping and live as long as the
+/// segment (which every caller holds). Not retaining the segment keeps point reads from
+/// writing its reference count, a cache line every reading thread would otherwise share.
 struct BlockView {
     let bytes: UnsafeRawBufferPointer
-    let owner: AnyObject
+    let owner: AnyObject?
+}
+
+/// The numeric fields of a ``SegmentHeader``: a trivial value, free to copy.
+struct SegmentLayout {
+    let codec: UInt8
+    let minLSN: LSN
+    let maxLSN: LSN
+    let recordCount: UInt64
+    let fileLength: UInt64
+    let blockCount: UInt32
+    let hashSlotCount: UInt32
+    let blockTableOffset: UInt64
+    let hashOffset: UInt64
+    let footerOffset: UInt64
+
+    init(_ header: SegmentHeader) {
+        codec = header.codec
+        minLSN = header.minLSN
+        maxLSN = header.maxLSN
+        recordCount = header.recordCount
+        fileLength = header.fileLength
+        blockCount = header.blockCount
+        hashSlotCount = header.hashSlotCount
+        blockTableOffset = header.blockTableOffset
+        hashOffset = header.hashOffset
+        footerOffset = header.footerOffset
+    }
 }
 
 /// A published segment mapped read-only.
 final class Segment: Sendable {
     let header: SegmentHeader
+    /// The header's numbers again, in a plain struct: reading a field of `header` copies it,
+    /// and its `dimension` string with it (a retain on every read).
+    let layout: SegmentLayout
     let region: MmapRegion
     let path: String
     let verification: BlockVerification
@@ -101,6 +133,7 @@ final class Segment: Sendable {
             indexLength == hashOffset - tableOffset  // no overflow: checkLayout ordered them
         else { throw .corrupted("segment footer disagrees with its header", path: path, offset: header.footerOffset) }
         self.header = header
+        self.layout = SegmentLayout(header)
         self.region = region
         self.path = path
         self.verification = verification
@@ -117,11 +150,11 @@ final class Segment: Sendable {
 
     /// The block table and key heap, checked on first use.
     func index() throws(StoreError) -> UnsafeRawBufferPointer {
-        let start = Int(header.blockTableOffset)
+        let start = Int(layout.blockTableOffset)
         let bytes = region.bytes(start..<(start + indexLength))!  // inside: checked at open
         if indexChecked.load(ordering: .acquiring) == 0 {
-            guard Checksum.xxh3(bytes, seed: Checksum.seed(file: seed, offset: header.blockTableOffset)) == indexChecksum else {
-                throw .corrupted("segment block table checksum mismatch", path: path, offset: header.blockTableOffset)
+            guard Checksum.xxh3(bytes, seed: Checksum.seed(file: seed, offset: layout.blockTableOffset)) == indexChecksum else {
+                throw damage("segment block table checksum mismatch", at: layout.blockTableOffset)
             }
             indexChecked.store(1, ordering: .releasing)
         }
@@ -130,13 +163,13 @@ final class Segment: Sendable {
 
     /// The hash index, checked on first use.
     func hashIndex() throws(StoreError) -> UnsafeRawBufferPointer {
-        let start = Int(header.hashOffset)
-        let bytes = region.bytes(start..<(start + Int(header.hashSlotCount) * SegmentFormat.hashSlotByteCount))!
+        let start = Int(layout.hashOffset)
+        let bytes = region.bytes(start..<(start + Int(layout.hashSlotCount) * SegmentFormat.hashSlotByteCount))!
         if hashChecked.load(ordering: .acquiring) == 0 {
-            let end = Int(header.footerOffset)
+            let end = Int(layout.footerOffset)
             let whole = region.bytes(start..<end)!
-            guard Checksum.xxh3(whole, seed: Checksum.seed(file: seed, offset: header.hashOffset)) == hashChecksum else {
-                throw .corrupted("segment hash index checksum mismatch", path: path, offset: header.hashOffset)
+            guard Checksum.xxh3(whole, seed: Checksum.seed(file: seed, offset: layout.hashOffset)) == hashChecksum else {
+                throw damage("segment hash index checksum mismatch", at: layout.hashOffset)
             }
             hashChecked.store(1, ordering: .releasing)
         }
@@ -151,22 +184,22 @@ final class Segment: Sendable {
         guard let offset = r.u64(), let stored = r.u32(), let raw = r.u32(), let checksum = r.u64(),
             offset >= UInt64(SegmentFormat.headerByteCount), stored >= 1, raw >= 1,
             Int(raw) <= SegmentFormat.rawBlockByteCountMax,
-            header.codec == SegmentFormat.codecLZ4 || stored == raw,
-            offset <= header.blockTableOffset, UInt64(stored) <= header.blockTableOffset - offset
-        else { throw .corrupted("block table entry \(i) is invalid", path: path, offset: header.blockTableOffset + UInt64(at)) }
+            layout.codec == SegmentFormat.codecLZ4 || stored == raw,
+            offset <= layout.blockTableOffset, UInt64(stored) <= layout.blockTableOffset - offset
+        else { throw damage("block table entry \(i) is invalid", at: layout.blockTableOffset + UInt64(at)) }
         return (Int(offset), Int(stored), Int(raw), checksum)
     }
 
     /// The first key of block `i`.
     func firstKey(_ i: Int) throws(StoreError) -> UnsafeRawBufferPointer {
         let table = try index()
-        let heapStart = Int(header.blockCount) * SegmentFormat.blockEntryByteCount
+        let heapStart = Int(layout.blockCount) * SegmentFormat.blockEntryByteCount
         let at = i * SegmentFormat.blockEntryByteCount + 24
         var r = ByteReader(table, position: at)
         let keyOffset = Int(r.u32()!), keyLength = Int(r.u16()!)
         var heap = ByteReader(table, position: heapStart)
         guard heap.skip(keyOffset), let key = heap.bytes(keyLength), keyLength >= 1 else {
-            throw .corrupted("block \(i)'s first key lies outside the key heap", path: path, offset: header.blockTableOffset + UInt64(at))
+            throw damage("block \(i)'s first key lies outside the key heap", at: layout.blockTableOffset + UInt64(at))
         }
         return key
     }
@@ -178,7 +211,7 @@ final class Segment: Sendable {
     /// - Parameter cached: use the block cache (point reads); scans pass `false`, so that one
     ///   pass over a cold dimension does not evict every block point reads keep hot.
     func block(_ i: Int, cached: Bool = true) throws(StoreError) -> BlockView {
-        let useCache = cached && header.codec == SegmentFormat.codecLZ4
+        let useCache = cached && layout.codec == SegmentFormat.codecLZ4
         if useCache, let cache, let hit = cache.block(BlockCache.Key(segment: serial, block: i)) {
             return BlockView(bytes: hit.bytes, owner: hit)
         }
@@ -186,13 +219,13 @@ final class Segment: Sendable {
         let stored = region.bytes(entry.offset..<(entry.offset + entry.length))!  // bounds checked in blockEntry
         if verification == .everyRead || !blocksVerified.contains(i) {
             guard Checksum.xxh3(stored, seed: Checksum.seed(file: seed, offset: UInt64(entry.offset))) == entry.checksum else {
-                throw .corrupted("block \(i) checksum mismatch", path: path, offset: UInt64(entry.offset))
+                throw damage("block \(i) checksum mismatch", at: UInt64(entry.offset))
             }
             blocksVerified.insert(i)
         }
-        guard header.codec == SegmentFormat.codecLZ4 else { return BlockView(bytes: stored, owner: self) }
+        guard layout.codec == SegmentFormat.codecLZ4 else { return BlockView(bytes: stored, owner: nil) }
         guard let decoded = DecodedBlock(decompressing: stored, rawByteCount: entry.rawLength) else {
-            throw .corrupted("block \(i) does not decompress to its \(entry.rawLength) bytes", path: path, offset: UInt64(entry.offset))
+            throw damage("block \(i) does not decompress to its \(entry.rawLength) bytes", at: UInt64(entry.offset))
         }
         if useCache { cache?.insert(decoded, for: BlockCache.Key(segment: serial, block: i)) }
         return BlockView(bytes: decoded.bytes, owner: decoded)
@@ -212,22 +245,29 @@ final class Segment: Sendable {
             guard let v = r.varint(), v <= UInt64(Limits.valueByteCountMax) else { throw recordError(blockIndex, offset) }
             valueLength = v
         }
-        guard let delta = r.varint(), delta <= header.maxLSN - header.minLSN,
+        guard let delta = r.varint(), delta <= layout.maxLSN - layout.minLSN,
             let key = r.bytes(Int(keyLength)), let value = r.bytes(Int(valueLength))
         else { throw recordError(blockIndex, offset) }
-        return (SegmentRecord(key: key, value: value, lsn: header.minLSN + delta, isDelete: isDelete), r.position)
+        return (SegmentRecord(key: key, value: value, lsn: layout.minLSN + delta, isDelete: isDelete), r.position)
+    }
+
+    /// A `corrupted` error naming this segment. Out of line: were the path read in the hot
+    /// functions, the optimiser would retain it there on every call, error or not.
+    @inline(never)
+    private func damage(_ message: String, at offset: UInt64) -> StoreError {
+        .corrupted(message, path: path, offset: offset)
     }
 
     private func recordError(_ block: Int, _ offset: Int) -> StoreError {
         let base = (try? blockEntry(block).offset) ?? 0
         // In an LZ4 block the offset is inside the decoded bytes: name the block's start.
-        let at = header.codec == SegmentFormat.codecLZ4 ? base : base + offset
+        let at = layout.codec == SegmentFormat.codecLZ4 ? base : base + offset
         return .corrupted("record in block \(block) is malformed", path: path, offset: UInt64(at))
     }
 
     /// The newest version of `key` with `lsn <= snapshotLSN`, or `nil` if the segment has none;
-    /// its bytes stay valid while `owner` is alive.
-    func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError) -> (record: SegmentRecord, owner: AnyObject)? {
+    /// its bytes stay valid while `owner` (`nil`: the segment itself) is alive.
+    func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError) -> (record: SegmentRecord, owner: AnyObject?)? {
         guard let start = try locate(key) else { return nil }
         var position = start
         var view = try block(position.block)
@@ -239,7 +279,7 @@ final class Segment: Sendable {
             position.offset = next
             if position.offset >= view.bytes.count {
                 position = SegmentPosition(block: position.block + 1, offset: 0)
-                guard position.block < Int(header.blockCount) else { return nil }
+                guard position.block < Int(layout.blockCount) else { return nil }
                 view = try block(position.block)
             }
         }
@@ -249,7 +289,7 @@ final class Segment: Sendable {
     private func locate(_ key: UnsafeRawBufferPointer) throws(StoreError) -> SegmentPosition? {
         let slots = try hashIndex()
         let hash = Checksum.keyHash(key)
-        let slotCount = Int(header.hashSlotCount)
+        let slotCount = Int(layout.hashSlotCount)
         let tag = SegmentFormat.tag(hash)
         var i = SegmentFormat.startSlot(hash, slotCount: slotCount)
         for _ in 0..<slotCount {
@@ -257,8 +297,8 @@ final class Segment: Sendable {
             if slot == 0 { return nil }
             if slot >> 40 == tag {
                 let blockIndex = Int((slot >> 20) & 0xF_FFFF), offset = Int(slot & 0xF_FFFF)
-                guard blockIndex < Int(header.blockCount) else {
-                    throw .corrupted("hash slot \(i) names block \(blockIndex) of \(header.blockCount)", path: path, offset: header.hashOffset + UInt64(i * 8))
+                guard blockIndex < Int(layout.blockCount) else {
+                    throw damage("hash slot \(i) names block \(blockIndex) of \(layout.blockCount)", at: layout.hashOffset + UInt64(i * 8))
                 }
                 let view = try block(blockIndex)
                 // The record's bytes are the view's: keep its owner until the compare is done.
@@ -276,13 +316,13 @@ final class Segment: Sendable {
         // The last block whose first key is < key: every record before it is smaller. (Not <=:
         // a key's versions may straddle a block boundary, so a block starting with `key` may
         // be preceded by one ending with its newer versions.)
-        var low = 0, high = Int(header.blockCount)
+        var low = 0, high = Int(layout.blockCount)
         while low < high {
             let mid = (low + high) / 2
             if compareKeys(try firstKey(mid), key) < 0 { low = mid + 1 } else { high = mid }
         }
         var position = SegmentPosition(block: max(0, low - 1), offset: 0)
-        while position.block < Int(header.blockCount) {
+        while position.block < Int(layout.blockCount) {
             let view = try block(position.block)
             defer { withExtendedLifetime(view.owner) {} }
             while position.offset < view.bytes.count {
@@ -296,5 +336,5 @@ final class Segment: Sendable {
     }
 
     /// The position just past the last record.
-    var endPosition: SegmentPosition { SegmentPosition(block: Int(header.blockCount), offset: 0) }
+    var endPosition: SegmentPosition { SegmentPosition(block: Int(layout.blockCount), offset: 0) }
 }

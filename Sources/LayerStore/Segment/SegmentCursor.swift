@@ -19,7 +19,7 @@ struct SegmentCursor {
 
     /// The next record, or `nil` at the end of the segment.
     mutating func next() throws(StoreError) -> SegmentRecord? {
-        while position.block < Int(segment.header.blockCount) {
+        while position.block < Int(segment.layout.blockCount) {
             if loadedBlock != position.block {
                 let view = try segment.block(position.block, cached: false)
                 previousOwner = owner

@@ -6,12 +6,13 @@
 //! versions. Segment data is read through the mapping with no lock; values are handed out as
 //! views into the mapping, valid only inside the caller's closure.
 
-/// Where a point read found its value. The bytes stay valid while `owner` is alive.
+/// Where a point read found its value.
 @usableFromInline
 enum ValueLookup {
     case missing
-    /// In a segment's mapping, a decoded block or the memtable's arena; `owner` keeps it alive.
-    case mapped(UnsafeRawBufferPointer, owner: AnyObject)
+    /// In a segment's mapping or a memtable's arena, kept alive by the state the read used
+    /// (`owner` is `nil`), or in a decoded block of the block cache, kept alive by `owner`.
+    case mapped(UnsafeRawBufferPointer, owner: AnyObject?)
 
 
     /// Calls `body` with the value's bytes, or returns `nil` if it is missing.
@@ -30,25 +31,31 @@ enum Reader {
     /// lookups per read).
     static func lookup(_ state: StoreState, lsn: LSN, key: [UInt8], dimension: String) throws(StoreError) -> ValueLookup {
         var failure: StoreError?
+        // Memtables and segments are borrowed from `state` through its unmanaged copies: the
+        // caller keeps `state` alive, and a read retains nothing shared.
         let found: ValueLookup? = key.withUnsafeBytes { k in
-            for memtable in state.memtables where !memtable.isEmpty {
-                if let version = memtable.lookup(k, in: dimension, snapshotLSN: lsn) {
-                    return version.isDelete ? .missing : .mapped(version.value, owner: memtable)
+            for memtable in state.memtableRefs {
+                let version = memtable._withUnsafeGuaranteedRef { memtable in
+                    memtable.isEmpty ? nil : memtable.lookup(k, in: dimension, snapshotLSN: lsn)
                 }
+                if let version { return version.isDelete ? .missing : .mapped(version.value, owner: nil) }
             }
-            guard let segments = state.segments[dimension] else { return nil }
+            guard let segments = state.dimensionTable.segments(of: dimension) else { return nil }
             guard !k.isEmpty else {
                 failure = StoreError(.invalidArgument, "a key must not be empty")
                 return .missing
             }
-            do throws(StoreError) {
-                for segment in segments {
-                    if let (record, owner) = try segment.find(k, snapshotLSN: lsn) {
-                        return record.isDelete ? .missing : .mapped(record.value, owner: owner)
-                    }
+            for segment in segments {
+                let result = segment._withUnsafeGuaranteedRef { segment in
+                    Result { () throws(StoreError) in try segment.find(k, snapshotLSN: lsn) }
                 }
-            } catch {
-                failure = error
+                switch result {
+                case .success(.some(let (record, owner))): return record.isDelete ? .missing : .mapped(record.value, owner: owner)
+                case .success(.none): continue
+                case .failure(let error):
+                    failure = error
+                    return .missing
+                }
             }
             return .missing
         }
