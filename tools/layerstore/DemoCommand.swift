@@ -14,6 +14,11 @@ struct DemoCommand: ParsableCommand {
         discussion: """
             By default loads 10% of the 280 MiB workload (layer profile) into a new directory; \
             --full loads all of it. The directory must not exist (or pass --replace).
+            --json prints the phases' lines on stderr and, at the end, one object on stdout: \
+            directory, profile, and summary (an array of {phase, result}, as in the closing \
+            table).
+            Exit codes: 0 done; 2 usage error (including DIR exists without --replace); \
+            3 store failure (I/O error, disk full, a record that did not read back).
             """)
 
     @Argument(help: "Where to create the demo store (default: a new directory under /tmp).")
@@ -32,6 +37,19 @@ struct DemoCommand: ParsableCommand {
     var replace = false
     @Flag(help: "Skip the cold-tier phase (LZ4 compaction), leaving the store uncompressed.")
     var noCold = false
+    @Flag(help: "Print the summary as JSON on stdout (the phases' lines go to stderr).")
+    var json = false
+
+    /// `--json`'s object.
+    struct Output: Encodable {
+        struct Row: Encodable {
+            var phase: String
+            var result: String
+        }
+        var directory: String
+        var profile: String
+        var summary: [Row]
+    }
 
     func validate() throws {
         guard profile == "layer" || profile == "small" else { throw ValidationError("--profile must be layer or small") }
@@ -52,6 +70,8 @@ struct DemoCommand: ParsableCommand {
             guard replace else { throw ValidationError("\(path) exists; pass --replace to delete it first") }
             try FileManager.default.removeItem(atPath: path)
         }
+        // With --json, stdout carries only the JSON: the running commentary goes to stderr.
+        let standardOutput = json ? redirectStandardOutputToStandardError() : nil
         print("LayerStore demo: profile \(base.name), \(base.dimensionCount) dimensions x \(base.recordsPerDimension) records of \(base.valueByteCount) bytes (\(fixed(Double(base.valueBytes) / 1048576, 1)) MiB) in \(path)")
         var demo = DemoRun(path: path, profile: base)
         try demo.load()
@@ -65,6 +85,11 @@ struct DemoCommand: ParsableCommand {
         demo.summary.add("kill -9 and recover", crash)
         demo.summary.print()
         print("store left at \(path)")
+        if let standardOutput {
+            restoreStandardOutput(standardOutput)
+            try printJSON(Output(directory: path, profile: base.name,
+                                 summary: demo.summary.rows.map { Output.Row(phase: $0.phase, result: $0.result) }))
+        }
     }
 }
 
@@ -295,7 +320,7 @@ func directorySize(_ path: String) -> Int {
 
 /// The demo's closing table: one headline figure per phase.
 final class DemoSummary {
-    private var rows: [(phase: String, result: String)] = []
+    private(set) var rows: [(phase: String, result: String)] = []
 
     func add(_ phase: String, _ result: String) { rows.append((phase, result)) }
 

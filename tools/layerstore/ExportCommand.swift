@@ -40,6 +40,11 @@ struct ExportCommand: ParsableCommand {
             alphabet, padded), so any bytes round-trip. Without DIM, every dimension. \
             `layerstore import STORE DIM --format jsonl` reads these lines back.
 
+            --json prints a summary on stderr when done (stdout holds the records): \
+            {"dimensions": N, "records": R, "bytes": B, "lsn": L, "seconds": S}, bytes being \
+            the bytes printed and lsn the snapshot's. A progress bar is drawn on stderr when it \
+            is a terminal.
+
             Exit codes: 0 done; 1 the store holds nothing for DIM (no record, not even a \
             deletion); 2 usage error (including tsv asked for records it cannot hold); \
             3 store failure (an invalid dimension name, missing store, damage, I/O; lines printed before the damage was \
@@ -49,6 +54,29 @@ struct ExportCommand: ParsableCommand {
     @OptionGroup var path: StorePath
     @Argument(help: "Only this dimension (default: every dimension; jsonl only).") var dimension: String?
     @Option(help: "tsv or jsonl.") var format: RecordFormat = .tsv
+    @Flag(help: "Print a JSON summary on stderr when done.") var json = false
+
+    /// `--json`'s summary.
+    struct Summary: Encodable {
+        var dimensions: Int
+        var records: Int
+        var bytes: Int
+        var lsn: UInt64
+        var seconds: Double
+    }
+
+    /// What was printed so far, and the progress bar showing it.
+    final class Progress {
+        let bar = ProgressBar(label: "export")
+        var records = 0
+        var bytes = 0
+
+        func add(_ byteCount: Int, _ dimension: String) {
+            records += 1
+            bytes += byteCount
+            if records & 1023 == 0 { bar.update(done: bytes, total: 0, item: dimension) }
+        }
+    }
 
     func validate() throws {
         if format == .tsv && dimension == nil {
@@ -57,6 +85,7 @@ struct ExportCommand: ParsableCommand {
     }
 
     func run() throws {
+        let started = monotonicNanoseconds()
         if let dimension { try checkDimension(dimension) }
         var options = StoreOptions()
         options.readOnly = true
@@ -71,15 +100,22 @@ struct ExportCommand: ParsableCommand {
             }
             dimensions = [dimension]
         }
+        let progress = Progress()
+        defer { progress.bar.finish() }
         switch format {
         case .tsv:
             if let problem = try firstTSVProblem(snapshot, dimensions) {
                 printError("layerstore: cannot export as tsv: \(problem); use --format jsonl, which holds any bytes")
                 throw ExitCode(ExitStatus.usage)
             }
-            try exportTSV(snapshot, dimensions)
+            try exportTSV(snapshot, dimensions, progress)
         case .jsonl:
-            try exportJSONL(snapshot, dimensions)
+            try exportJSONL(snapshot, dimensions, progress)
+        }
+        progress.bar.finish()
+        if json {
+            printError(try jsonText(Summary(dimensions: dimensions.count, records: progress.records, bytes: progress.bytes,
+                                            lsn: snapshot.lsn, seconds: Double(monotonicNanoseconds() - started) / 1e9)))
         }
     }
 
@@ -99,7 +135,7 @@ struct ExportCommand: ParsableCommand {
         return problem
     }
 
-    private func exportTSV(_ snapshot: Snapshot, _ dimensions: [String]) throws {
+    private func exportTSV(_ snapshot: Snapshot, _ dimensions: [String], _ progress: Progress) throws {
         var out = OutputBuffer()
         for dimension in dimensions {
             try snapshot.scan(dimension) { key, value in
@@ -107,13 +143,14 @@ struct ExportCommand: ParsableCommand {
                 out.append(UInt8(ascii: "\t"))
                 value.withUnsafeBytes { out.append($0) }
                 out.append(UInt8(ascii: "\n"))
+                progress.add(key.byteCount + value.byteCount + 2, dimension)
                 return true
             }
         }
         out.flush()
     }
 
-    private func exportJSONL(_ snapshot: Snapshot, _ dimensions: [String]) throws {
+    private func exportJSONL(_ snapshot: Snapshot, _ dimensions: [String], _ progress: Progress) throws {
         var out = OutputBuffer()
         var line: [UInt8] = []
         for dimension in dimensions {
@@ -127,6 +164,7 @@ struct ExportCommand: ParsableCommand {
                 value.withUnsafeBytes { appendBase64($0, to: &line) }
                 line.append(contentsOf: "\"}\n".utf8)
                 line.withUnsafeBytes { out.append($0) }
+                progress.add(line.count, dimension)
                 return true
             }
         }

@@ -31,6 +31,10 @@ struct ImportCommand: ParsableCommand {
 
             A bad line (no tab; bad JSON, bad base64, another dimension, a missing or unknown \
             field) stops the import after committing the records before it, and names the line.
+
+            --json prints each "committed T" line as {"committed": T} and ends with one summary \
+            object: {"batches": B, "committed": T, "bytes": N, "seconds": S} (bytes of input \
+            read). A progress bar is drawn on stderr when it is a terminal.
             Exit codes: 0 done; 2 usage error or a bad line; 3 store failure (including a \
             key or value the store refuses: empty, too long).
             """)
@@ -39,26 +43,45 @@ struct ImportCommand: ParsableCommand {
     @Argument(help: "The dimension.") var dimension: String
     @Option(help: "Records per commit.") var batch: Int = 1000
     @Option(help: "tsv or jsonl.") var format: RecordFormat = .tsv
+    @Flag(help: "Print progress and the summary as JSON.") var json = false
+
+    /// `--json`'s closing object.
+    struct Summary: Encodable {
+        var batches: Int
+        var committed: Int
+        var bytes: Int
+        var seconds: Double
+    }
 
     func validate() throws {
         guard batch >= 1 && batch <= 1_000_000 else { throw ValidationError("--batch must be between 1 and 1000000") }
     }
 
     func run() throws {
+        let started = monotonicNanoseconds()
         let store = try Store(path: path.store)
         var pending = WriteBatch()
         var total = 0
+        var batches = 0
         var lineNumber = 0
+        var bytesRead = 0
+        let bar = ProgressBar(label: "import")
+        let inputByteCount = standardInputFileSize()
         func commitPending() throws {
             guard !pending.isEmpty else { return }
             try store.commit(pending)
             total += pending.count
+            batches += 1
             pending.removeAll()
-            print("committed \(total)")
+            bar.finish()
+            print(json ? "{\"committed\": \(total)}" : "committed \(total)")
             fflush(nil)
         }
+        defer { bar.finish() }
         while let line = readLine(strippingNewline: true) {
             lineNumber += 1
+            bytesRead += line.utf8.count + 1
+            bar.update(done: bytesRead, total: inputByteCount, item: "line \(lineNumber)")
             if line.isEmpty { continue }
             let record: (key: [UInt8], value: [UInt8])
             switch format {
@@ -84,7 +107,18 @@ struct ImportCommand: ParsableCommand {
         }
         try commitPending()
         try store.close()
+        if json {
+            try printJSON(Summary(batches: batches, committed: total, bytes: bytesRead,
+                                  seconds: Double(monotonicNanoseconds() - started) / 1e9))
+        }
     }
+}
+
+/// The size of standard input if it is a regular file (for a progress bar), else 0: unknown.
+func standardInputFileSize() -> Int {
+    var info = stat()
+    guard fstat(0, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return 0 }
+    return Int(info.st_size)
 }
 
 /// Why a JSON line is not a record.

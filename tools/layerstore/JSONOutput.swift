@@ -3,6 +3,12 @@
 
 import Foundation
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `value` as the tool's JSON text.
 func jsonText(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
@@ -13,4 +19,20 @@ func jsonText(_ value: some Encodable) throws -> String {
 /// Prints `value` as JSON on stdout.
 func printJSON(_ value: some Encodable) throws {
     print(try jsonText(value))
+}
+
+/// Points file descriptor 1 at standard error (so `print` goes there) and returns a duplicate
+/// of the original standard output, for ``restoreStandardOutput(_:)``.
+func redirectStandardOutputToStandardError() -> Int32 {
+    fflush(nil)
+    let saved = dup(1)
+    _ = dup2(2, 1)
+    return saved
+}
+
+/// Undoes ``redirectStandardOutputToStandardError()``.
+func restoreStandardOutput(_ saved: Int32) {
+    fflush(nil)
+    _ = dup2(saved, 1)
+    _ = close(saved)
 }

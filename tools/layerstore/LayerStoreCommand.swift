@@ -1,8 +1,10 @@
 //! `layerstore`: the command-line tool for LayerStore stores.
 //!
-//! Exit codes, shared by every subcommand (and stated in `--help`):
-//! 0 success; 1 the thing asked for is not there (`get` of a missing key); 2 usage error;
-//! 3 the store failed (damage, I/O error, locked, full disk): the message on stderr says which.
+//! Exit codes, shared by every subcommand (and stated in each one's `--help`):
+//! 0 success; 1 the thing asked for is not there or not sound (`get` of a missing key, `export`
+//! of a dimension without records, damage found by `verify` or left by `recover`, a backup that
+//! fails verification); 2 usage error; 3 the store failed (damage that stops an open, I/O error,
+//! locked, full disk): the message on stderr says which.
 
 import ArgumentParser
 import LayerStore
@@ -19,8 +21,14 @@ struct LayerStoreCommand: ParsableCommand {
         commandName: "layerstore",
         abstract: "Create, read, write and inspect LayerStore stores.",
         discussion: """
-            Exit codes: 0 success; 1 not found (get of a missing key); 2 usage error; \
-            3 store failure (damage, I/O error, another writer holds the store, disk full).
+            Exit codes, the same for every subcommand (each one's --help says which apply): \
+            0 success; 1 not found or not sound (get of a missing key, export of a dimension \
+            without records, damage found by verify or left by recover, a backup that fails \
+            verification); 2 usage error; 3 store failure (damage that stops an open, I/O \
+            error, another writer holds the store, disk full).
+            --json prints a machine-readable report on get, scan, flush, import, export (its \
+            summary, on stderr), inspect, verify, recover, compact, backup, stats and demo. \
+            Progress bars are drawn on stderr, only when it is a terminal.
             """,
         subcommands: [
             PutCommand.self, GetCommand.self, DeleteCommand.self, ScanCommand.self,

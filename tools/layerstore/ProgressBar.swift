@@ -1,4 +1,5 @@
-//! A one-line progress bar on standard error, for long checks (`verify`).
+//! A one-line progress bar on standard error, for long work (`verify`, `recover`, `compact`,
+//! `import`, `export`). With no known total it shows the bytes done and the rate, no bar.
 //!
 //! Invariants: it draws only when standard error is a terminal (`isatty(2)`), so pipes, files
 //! and tests see nothing; it first draws after a fifth of a second (a quick run shows no bar at
@@ -34,7 +35,8 @@ final class ProgressBar {
         self.isEnabled = enabled && isatty(2) == 1
     }
 
-    /// Shows `done` of `total` bytes, and what is being worked on.
+    /// Shows `done` of `total` bytes (a `total` of 0 or less: unknown), and what is being
+    /// worked on.
     func update(done: Int, total: Int, item: String) {
         guard isEnabled else { return }
         let now = monotonicNanoseconds()
@@ -46,7 +48,9 @@ final class ProgressBar {
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: ProgressBar.width - filled)
         let seconds = Double(now - started) / 1e9
         let rate = seconds > 0 ? Double(done) / seconds / 1e9 : 0
-        var line = "\(label) [\(bar)] \(fixed(fraction * 100, 0))% \(byteText(done)) of \(byteText(total)), \(fixed(rate)) GB/s  \(item)"
+        var line = total > 0
+            ? "\(label) [\(bar)] \(fixed(fraction * 100, 0))% \(byteText(done)) of \(byteText(total)), \(fixed(rate)) GB/s  \(item)"
+            : "\(label) \(byteText(done)), \(fixed(rate * 1000, 1)) MB/s  \(item)"
         if line.count > 120 { line = String(line.prefix(119)) + "…" }
         emit("\r\u{1B}[K" + line)
     }
