@@ -14,22 +14,24 @@ let settings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 let package = Package(
     name: "LayerStoreFuzz",
     dependencies: [
-        .package(path: "../.."),
+        // Named, so that the product reference does not depend on the name of the directory the
+        // repository was cloned into (a path dependency's identity is its last path component).
+        .package(name: "LayerStore", path: "../.."),
     ],
     targets: [
         .executableTarget(
             name: "FuzzWAL",
-            dependencies: [.product(name: "LayerStore", package: "main")],
+            dependencies: [.product(name: "LayerStore", package: "LayerStore")],
             swiftSettings: settings
         ),
         .executableTarget(
             name: "FuzzSegment",
-            dependencies: [.product(name: "LayerStore", package: "main")],
+            dependencies: [.product(name: "LayerStore", package: "LayerStore")],
             swiftSettings: settings
         ),
         .executableTarget(
             name: "FuzzManifest",
-            dependencies: [.product(name: "LayerStore", package: "main")],
+            dependencies: [.product(name: "LayerStore", package: "LayerStore")],
             swiftSettings: settings
         ),
     ]

@@ -151,7 +151,8 @@ enum FuzzChecksums {
         store(sum, into: &bytes, at: WALFormat.headerChecksumOffset)
         let seed = WALFormat.recordSeed(storeID: storeID, fileNumber: number, salt: salt)
         var at = UInt64(WALFormat.headerByteCount)
-        while let length = u32(bytes, at: Int(at) + 8) {
+        // The chain ends at a zero record header (the preallocated tail), as the reader's does.
+        while let length = u32(bytes, at: Int(at) + 8), u64(bytes, at: Int(at)) != 0 || length != 0 {
             let end = at + UInt64(WALFormat.recordHeaderByteCount) + UInt64(length)
             guard let sum = hash(bytes, (at + 8)..<end, seed: seed ^ at) else { break }
             store(sum, into: &bytes, at: Int(at))
