@@ -21,7 +21,7 @@ extension Store {
     /// The `RawSpan` is valid only inside `body`. No snapshot object is allocated.
     ///
     /// The read pins the current state in a per-thread slot instead of retaining it (see
-    /// ``StatePublisher``): threads reading at once write no shared memory.
+    /// `StatePublisher`): threads reading at once write no shared memory.
     @inlinable
     public func withValue<R>(forKey key: [UInt8], in dimension: String, _ body: (RawSpan) -> R) throws(StoreError) -> R? {
         let read = try beginRead()
