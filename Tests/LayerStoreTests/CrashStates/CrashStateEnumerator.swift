@@ -9,6 +9,7 @@
 //! - each write torn at a sector boundary `b`: only its pieces before `b` kept, or only those
 //!   from `b` on, with the other operations kept; and its pieces before `b` kept with the
 //!   operations before it kept and those after it dropped (a crash in the middle of it).
+//! Up to `allSubsetsUpTo` volatile operations, every subset kept (the rest dropped) besides.
 //! Then `randomSamples` choices where each operation is kept or dropped with even odds, and a
 //! write of several pieces is torn (each piece kept with even odds) one time in three.
 
@@ -20,6 +21,9 @@ struct CrashStateConfiguration: CustomStringConvertible {
     var randomSamples: Int
     /// The most sector boundaries at which one write is torn (evenly spread); nil: every one.
     var tearBoundariesMax: Int?
+    /// Up to this many volatile operations, every subset of them kept (the rest dropped) is
+    /// tried, not only the extremes: 2^n states.
+    var allSubsetsUpTo: Int
     /// Every how many distinct disks the raw state is also checked by `verify` and a dry-run
     /// `recover`, and the recovered store reopened and verified (1 = every one).
     var verifyEvery: Int
@@ -29,8 +33,8 @@ struct CrashStateConfiguration: CustomStringConvertible {
     /// The seed of the random choices.
     var seed: UInt64 = 0x5EED_C7A5_4000_0001
 
-    static let standard = CrashStateConfiguration(randomSamples: 8, tearBoundariesMax: 16, verifyEvery: 4, recoveryCrashes: 8)
-    static let long = CrashStateConfiguration(randomSamples: 64, tearBoundariesMax: nil, verifyEvery: 1, recoveryCrashes: 60)
+    static let standard = CrashStateConfiguration(randomSamples: 8, tearBoundariesMax: 16, allSubsetsUpTo: 4, verifyEvery: 4, recoveryCrashes: 8)
+    static let long = CrashStateConfiguration(randomSamples: 64, tearBoundariesMax: nil, allSubsetsUpTo: 10, verifyEvery: 1, recoveryCrashes: 60)
 
     /// From `LAYERSTORE_CRASH_STATES`: unset or empty for ``standard``, `exhaustive` (or `long`)
     /// for ``long``, a number for the standard mode with that many random choices per crash point.
@@ -46,7 +50,7 @@ struct CrashStateConfiguration: CustomStringConvertible {
     }
 
     var description: String {
-        "random samples per crash point \(randomSamples), tear boundaries per write \(tearBoundariesMax.map(String.init) ?? "all"), verify every \(verifyEvery), recoveries crashed \(recoveryCrashes)"
+        "random samples per crash point \(randomSamples), tear boundaries per write \(tearBoundariesMax.map(String.init) ?? "all"), all subsets up to \(allSubsetsUpTo) volatile, verify every \(verifyEvery), recoveries crashed \(recoveryCrashes)"
     }
 }
 
@@ -82,6 +86,11 @@ struct CrashStateEnumerator {
                 var midway = Dictionary(uniqueKeysWithValues: volatile[(position + 1)...].map { ($0, DiskModel.Fate.dropped) })
                 midway[index] = .torn((0..<count).map { $0 < boundary })
                 out.append(midway)
+            }
+        }
+        if volatile.count <= configuration.allSubsetsUpTo {
+            for mask in 0..<(1 << volatile.count) {
+                out.append(Dictionary(uniqueKeysWithValues: volatile.enumerated().map { ($1, mask & (1 << $0) != 0 ? .kept : .dropped) }))
             }
         }
         for _ in 0..<configuration.randomSamples {
