@@ -7,7 +7,7 @@
 //! `a ≤ p ≤ s`: every acknowledged commit with its exact value, then possibly some commits
 //! that were written but not acknowledged, in order; never a gap, never a value not written.
 //! The open must succeed: every state is one the file system may leave, so a refusal (even a
-//! typed `corrupted`) is a bug. On a sample of the distinct disks, the raw state must also pass
+//! typed `corrupted`) is a bug. A read-only open before it must read the same contents. On a sample of the distinct disks, the raw state must also pass
 //! `verify` with no damage and a dry-run `recover` with nothing left to repair, and the
 //! recovered store must reopen to the same contents and verify clean.
 //!
@@ -187,6 +187,20 @@ struct CrashStateChecker {
                 return .failed("verify or recover --dry-run threw \(error.code): \(error.message)")
             }
         }
+        // A read-only open first (it changes nothing): it must see what the writer's recovery
+        // then makes durable. It reads the WAL with pread, the writer through a mapping.
+        var readOnlyContents: StoreContents?
+        if hasManifest {
+            do throws(StoreError) {
+                var readOnly = options
+                readOnly.readOnly = true
+                let store = try Store(path: path, options: readOnly)
+                readOnlyContents = try Self.contents(of: store)
+                try store.close()
+            } catch {
+                return .failed("read-only open threw \(error)")
+            }
+        }
         let contents: StoreContents
         do throws(StoreError) {
             let store = try Store(path: path, options: options)
@@ -194,6 +208,9 @@ struct CrashStateChecker {
             try store.close()
         } catch {
             return .failed("open threw \(error)")
+        }
+        if let readOnlyContents, readOnlyContents != contents {
+            return .failed("a read-only open read other contents than the writer's recovery")
         }
         if verify {
             do throws(StoreError) {
