@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # libFuzzer runs of LayerStore's readers (tools/fuzz): each target reads its input as a WAL file,
-# a segment or a manifest, as given and again with every checksum recomputed, and must never
-# crash, trap or trip AddressSanitizer.
+# a segment or a manifest, as given and again with every checksum recomputed, or (FuzzStore) as
+# a whole store directory, and must never crash, trap or trip AddressSanitizer.
 #
-#   tools/fuzz.sh [--short] [--seconds N] [FuzzWAL|FuzzSegment|FuzzManifest ...]
+#   tools/fuzz.sh [--short] [--seconds N] [FuzzWAL|FuzzSegment|FuzzManifest|FuzzStore ...]
 #
 # Default: every target for 300 s each; --short (CI): 25 s each. The seed corpus is copied from
 # Formats/vectors at each run into tools/fuzz/.build/corpus/<target> (kept between runs, so a
@@ -21,11 +21,11 @@ while [ $# -gt 0 ]; do
     --short) seconds=25 ;;
     --seconds) seconds="$2"; shift ;;
     Fuzz*) targets+=("$1") ;;
-    *) echo "usage: tools/fuzz.sh [--short] [--seconds N] [FuzzWAL|FuzzSegment|FuzzManifest ...]" >&2; exit 2 ;;
+    *) echo "usage: tools/fuzz.sh [--short] [--seconds N] [FuzzWAL|FuzzSegment|FuzzManifest|FuzzStore ...]" >&2; exit 2 ;;
   esac
   shift
 done
-[ ${#targets[@]} -gt 0 ] || targets=(FuzzWAL FuzzSegment FuzzManifest)
+[ ${#targets[@]} -gt 0 ] || targets=(FuzzWAL FuzzSegment FuzzManifest FuzzStore)
 
 tools/setup.sh >/dev/null
 export SWIFT_BACKTRACE=enable=no
@@ -33,12 +33,27 @@ export SWIFT_BACKTRACE=enable=no
 # Swift runtime's own caches are not reported as leaks.
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}"
 
-seeds() {
-  case "$1" in
-    FuzzWAL) ls "$root"/Formats/vectors/*.wal ;;
-    FuzzSegment) ls "$root"/Formats/vectors/*.seg ;;
-    FuzzManifest) ls "$root"/Formats/vectors/MANIFEST-* ;;
+# Copies the golden vectors that seed `target` into its corpus directory.
+seed() {
+  local target="$1" corpus="$2" v="$root/Formats/vectors"
+  case "$target" in
+    FuzzWAL) cp "$v"/*.wal "$corpus/" ;;
+    FuzzSegment) cp "$v"/*.seg "$corpus/" ;;
+    FuzzManifest) cp "$v"/MANIFEST-* "$corpus/" ;;
+    FuzzStore)
+      # FuzzStore's input is a list of files, each kind:u8 length:u32le bytes (0 manifest,
+      # 1 segment, 2 WAL): the vectors' store as one input.
+      { entry 0 "$v"/MANIFEST-0000000000000002; entry 1 "$v"/0000000000000001-00000001.seg; entry 2 "$v"/0000000000000001.wal; } \
+        >"$corpus/seed-store"
+      { entry 0 "$v"/MANIFEST-0000000000000002; entry 1 "$v"/0000000000000001-00000002.seg; } >"$corpus/seed-store-lz4" ;;
   esac
+}
+
+entry() {
+  local n
+  n=$(wc -c <"$2")
+  printf "$(printf '\\x%02x' "$1" $((n & 255)) $(((n >> 8) & 255)) $(((n >> 16) & 255)) $(((n >> 24) & 255)))"
+  cat "$2"
 }
 
 build="$root/tools/fuzz/.build"
@@ -62,7 +77,7 @@ for target in "${targets[@]}"; do
   corpus="$build/corpus/$target"
   artifacts="$build/artifacts/$target"
   mkdir -p "$corpus" "$artifacts"
-  for seed in $(seeds "$target"); do cp "$seed" "$corpus/seed-$(basename "$seed")"; done
+  seed "$target" "$corpus"
   log=$(mktemp)
   echo "fuzz: $target for ${seconds}s"
   set +e

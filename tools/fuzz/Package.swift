@@ -34,5 +34,10 @@ let package = Package(
             dependencies: [.product(name: "LayerStore", package: "LayerStore")],
             swiftSettings: settings
         ),
+        .executableTarget(
+            name: "FuzzStore",
+            dependencies: [.product(name: "LayerStore", package: "LayerStore")],
+            swiftSettings: settings
+        ),
     ]
 )

@@ -38,6 +38,38 @@
         readManifest(bytes) + readManifest(FuzzChecksums.fixingManifest(bytes))
     }
 
+    /// Lays `bytes` out as a store directory and reads it every way a user can without
+    /// writing: a read-only open, a scan of every dimension, point reads of the keys found,
+    /// `verify` and `recover --dry-run`.
+    ///
+    /// The input is a sequence of files, each `kind:u8 length:u32 bytes` (kind 0: a manifest,
+    /// named by its generation field; 1: a segment, placed by its header's dimension, id and
+    /// version; 2: a WAL file, named by its file number field), with every checksum recomputed
+    /// (`tools/fuzz.sh` builds the seed from the golden vectors).
+    /// - Returns: how many records were read.
+    public static func openStore(_ bytes: [UInt8]) -> Int {
+        guard let root = FuzzScratch.store(FuzzStoreLayout.files(bytes)) else { return 0 }
+        var touched = 0
+        var options = StoreOptions()
+        options.readOnly = true
+        if let store = try? Store(path: root, options: options), let snapshot = try? store.snapshot() {
+            for dimension in snapshot.dimensionNames {
+                var keys: [[UInt8]] = []
+                try? snapshot.scan(dimension) { key, value in
+                    keys.append(key.withUnsafeBytes { Array($0) })
+                    touched &+= value.byteCount
+                    return keys.count < 1000
+                }
+                for key in keys { touched &+= (try? snapshot.value(forKey: key, in: dimension))?.count ?? 0 }
+                if let first = keys.first { try? snapshot.scan(dimension, prefix: first) { _, _ in true } }
+            }
+            try? store.close()
+        }
+        if let report = try? Verifier.verify(store: root) { touched &+= report.files.count }
+        if let report = try? Recoverer.run(path: root, dryRun: true, salvage: false) { touched &+= report.consistent ? 1 : 0 }
+        return touched
+    }
+
     // MARK: Readers
 
     private static func readWAL(_ bytes: [UInt8]) -> Int {
@@ -206,6 +238,41 @@ enum FuzzChecksums {
     }
 }
 
+/// The input of ``FuzzEntryPoints/openStore(_:)``: files, each `kind:u8 length:u32 bytes`.
+enum FuzzStoreLayout {
+    /// The files the input describes, as (path relative to the store, bytes), checksums
+    /// recomputed. A file whose name cannot be derived from its bytes is dropped.
+    static func files(_ input: [UInt8]) -> [(String, [UInt8])] {
+        var out: [(String, [UInt8])] = []
+        var at = 0
+        while at + 5 <= input.count, out.count < 16 {
+            let kind = input[at]
+            let length = Int(FuzzChecksums.u32(input, at: at + 1) ?? 0)
+            let body = Array(input[(at + 5)..<min(input.count, at + 5 + length)])
+            at += 5 + body.count
+            switch kind % 3 {
+            case 0:
+                guard let generation = FuzzChecksums.u64(body, at: 24) else { continue }
+                out.append((ManifestFormat.fileName(generation), FuzzChecksums.fixingManifest(body)))
+            case 1:
+                guard let id = FuzzChecksums.u64(body, at: 24), let version = FuzzChecksums.u32(body, at: 32),
+                    body.count >= SegmentFormat.headerByteCount
+                else { continue }
+                let nameLength = min(Int(body[37]), SegmentFormat.dimensionNameFieldByteCount)
+                let name = body[SegmentFormat.dimensionNameOffset..<(SegmentFormat.dimensionNameOffset + nameLength)]
+                // Only a name the store would accept becomes a directory.
+                guard name.withUnsafeBytes({ isValidDimensionName($0) }) else { continue }
+                out.append(("dims/" + String(decoding: name, as: UTF8.self) + "/" + SegmentName.fileName(id: id, version: version),
+                            FuzzChecksums.fixingSegment(body)))
+            default:
+                guard let number = FuzzChecksums.u64(body, at: 24) else { continue }
+                out.append(("wal/" + WALFormat.fileName(number), FuzzChecksums.fixingWAL(body)))
+            }
+        }
+        return out
+    }
+}
+
 /// The scratch file segments are written to for mapping: one per process, in a directory of
 /// its own under /dev/shm (memory: millions of inputs never reach a disk) or else /tmp,
 /// replaced by each input.
@@ -216,6 +283,32 @@ enum FuzzScratch {
         let path = base + "/layerstore-fuzz-" + hex16(UInt64.random(in: 1...UInt64.max))
         return (try? io.makeDirectory(path, permissions: 0o700)) == nil ? nil : path
     }()
+
+    /// Empties the scratch store directory (its files: directories stay), writes `files`
+    /// into it, and returns its path, or `nil` if it cannot.
+    static func store(_ files: [(String, [UInt8])]) -> String? {
+        guard let directory else { return nil }
+        let io = SystemFileIO()
+        let root = directory + "/store"
+        for sub in ["", "/wal", "/dims"] where (try? io.kind(of: root + sub)) != .directory {
+            guard (try? io.makeDirectory(root + sub, permissions: 0o700)) != nil else { return nil }
+        }
+        var emptied = [root, root + "/wal"]
+        for name in (try? io.list(root + "/dims")) ?? [] { emptied.append(root + "/dims/" + name) }
+        for dir in emptied {
+            for name in (try? io.list(dir)) ?? [] where (try? io.kind(of: dir + "/" + name)) == .file {
+                try? io.remove(dir + "/" + name)
+            }
+        }
+        for (name, bytes) in files {
+            let path = root + "/" + name
+            let parent = String(path[..<path.lastIndex(of: "/")!])
+            if (try? io.kind(of: parent)) == .missing { try? io.makeDirectory(parent, permissions: 0o700) }
+            try? io.remove(path)
+            try? io.writeNewFile(path, bytes, permissions: 0o600)
+        }
+        return root
+    }
 
     /// Writes `bytes` to the scratch file and returns its path, or `nil` if it cannot.
     static func write(_ bytes: [UInt8]) -> String? {
