@@ -130,7 +130,7 @@ extension Store {
                     }) else {
                         throw StoreError(.ioFailure, "segment \(descriptor.id) version \(descriptor.version) of \(dimension.name) is not mapped", path: source)
                     }
-                    try io.writeNewFile(copy, Array(segment.region.bytes), permissions: options.filePermissions)
+                    try writeCopy(of: segment, to: copy)
                     report.copiedSegmentCount += 1
                 }
                 report.segmentCount += 1
@@ -156,6 +156,16 @@ extension Store {
         if try io.size(fd, path: copy) == Int64(length) { return true }
         try io.remove(copy)
         return false
+    }
+
+    /// Writes a segment's bytes from its mapping (no copy in memory) into a new file, synced.
+    private func writeCopy(of segment: Segment, to copy: String) throws(StoreError) {
+        let fd = try io.open(copy, [.write, .create, .exclusive], permissions: options.filePermissions)
+        defer { io.close(fd) }
+        try withExtendedLifetime(segment) { () throws(StoreError) in
+            try io.write(fd, path: copy, segment.region.bytes, at: 0)
+        }
+        try io.sync(fd, path: copy)
     }
 
     /// Writes the snapshot's writes above the checkpoint as the backup's one WAL file.
