@@ -79,6 +79,7 @@ for target in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   seed "$target" "$corpus"
   log=$(mktemp)
+  scratch_before=$(ls -d /dev/shm/layerstore-fuzz-* /tmp/layerstore-fuzz-* 2>/dev/null || true)
   echo "fuzz: $target for ${seconds}s"
   set +e
   "$binary" "$corpus" -max_total_time="$seconds" -print_final_stats=1 -timeout=20 -rss_limit_mb=3072 \
@@ -97,6 +98,10 @@ for target in "${targets[@]}"; do
     done
   fi
   rm -f "$log"
+  # The scratch directory the target wrote its inputs to (FuzzEntryPoints: FuzzScratch).
+  for dir in $(ls -d /dev/shm/layerstore-fuzz-* /tmp/layerstore-fuzz-* 2>/dev/null || true); do
+    grep -qxF "$dir" <<<"$scratch_before" || rm -rf "$dir"
+  done
 done
 printf "fuzz results:\n$summary"
 if [ $failed -ne 0 ]; then
