@@ -30,6 +30,9 @@ struct CrashStateChecker {
         var disksRecovered = 0
         /// Distinct disks also run through verify, a dry-run recover and a second open.
         var disksVerified = 0
+        /// Commits in the workload, and fdatasyncs in its trace (fewer than commits: group commit).
+        var commitCount = 0
+        var syncCount = 0
         var failureCount = 0
         /// Failures where the store opened with contents no allowed prefix has (lost or
         /// invented data), as opposed to an open that failed.
@@ -43,7 +46,7 @@ struct CrashStateChecker {
         var failures: [String] = []
 
         var description: String {
-            "\(workload): crash states checked: \(statesChecked) (crash points \(crashPoints), trace \(traceCount), distinct disks recovered \(disksRecovered), verified \(disksVerified)), failures \(failureCount), \(String(format: "%.1f", seconds)) s (recovery \(String(format: "%.1f", recoverySeconds)) s, model \(String(format: "%.1f", modelSeconds)) s)"
+            "\(workload): crash states checked: \(statesChecked) (crash points \(crashPoints), trace \(traceCount), commits \(commitCount), fdatasyncs \(syncCount), distinct disks recovered \(disksRecovered), verified \(disksVerified)), failures \(failureCount), \(String(format: "%.1f", seconds)) s (recovery \(String(format: "%.1f", recoverySeconds)) s, model \(String(format: "%.1f", modelSeconds)) s)"
         }
     }
 
@@ -68,19 +71,27 @@ struct CrashStateChecker {
 
     func run() -> Summary {
         var summary = Summary(workload: name, traceCount: recording.trace.count)
+        summary.commitCount = recording.expected.count - 1
+        summary.syncCount = recording.trace.filter { if case .syncData = $0 { true } else { false } }.count
         let scratch = MemoryBackedDirectory("crash-states")
         let clock = ContinuousClock(), start = clock.now
         var outcomes: [DiskImage.Digest: Outcome] = [:]
         var random = SeededRandom(seed: configuration.seed)
         let enumerator = CrashStateEnumerator(model: model, configuration: configuration)
+        // Commits are numbered in LSN order. Concurrent ones may start and be acknowledged out
+        // of that order: the recovered prefix must reach past every acknowledged commit, and
+        // may only hold commits that all started.
+        var startedSet = Set<Int>()
         var started = 0, acknowledged = 0
         // The disk states of the last crash point whose disk prefix changed (marks change none).
         var digests: [(digest: DiskImage.Digest, fates: [Int: DiskModel.Fate])] = []
         for crashPoint in recording.firstCrashPoint...recording.trace.count {
             if crashPoint > 0 {
                 switch recording.trace[crashPoint - 1] {
-                case .commitStarted(let c): started = c + 1
-                case .commitAcknowledged(let c): acknowledged = c + 1
+                case .commitStarted(let c):
+                    startedSet.insert(c)
+                    while startedSet.contains(started) { started += 1 }
+                case .commitAcknowledged(let c): acknowledged = max(acknowledged, c + 1)
                 default: break
                 }
             }

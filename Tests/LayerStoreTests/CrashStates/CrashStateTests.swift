@@ -66,6 +66,19 @@ import Testing
         + [.commit([.put("huge", byteCount: 100_000, seed: 7)]),  // larger than a WAL file: a file of its own size
            .flush, .commit([.put("k0", "small")])])
 
+    /// Concurrent committers: group commit writes several records with one write and syncs
+    /// them with one fdatasync; a roll and a flush happen between the groups.
+    static let groupCommit: CrashWorkload = {
+        var w = CrashWorkload(name: "group-commit", options: options(), steps: [
+            .concurrentCommits((0..<6).map { [.put("g\($0)", byteCount: 200 + 150 * $0, seed: UInt8($0))] }),
+            .concurrentCommits((0..<4).map { [.put("g\($0)", "second \($0)"), .put("h\($0)", byteCount: 5000, seed: 9, in: "e")] }),
+            .flush,
+            .concurrentCommits((0..<6).map { [.put("g\($0 % 3)", byteCount: 9000, seed: UInt8($0)), .delete("h\($0 % 4)", in: "e")] }),
+        ])
+        w.syncDataDelayMicroseconds = 20_000  // a slow disk: the leader's sync lets the others gather
+        return w
+    }()
+
     /// Flushes the commits trigger: a 4 KiB memtable freezes every few commits, and each
     /// freeze rolls the WAL and flushes in the committing thread.
     static let autoFlush = CrashWorkload(name: "auto-flush", options: options { $0.memtableByteCountMax = 4 << 10 }, steps:
@@ -103,10 +116,12 @@ import Testing
     @Test func deletesAndReopenSurviveEveryCrashState() throws { try check(Self.deletes, minimumStates: 1200) }
     @Test func bufferedCommitsSurviveEveryCrashState() throws { try check(Self.buffered, minimumStates: 200) }
     @Test func automaticFlushesSurviveEveryCrashState() throws { try check(Self.autoFlush, minimumStates: 2000) }
+    @Test func groupCommitsSurviveEveryCrashState() throws { try check(Self.groupCommit, minimumStates: 500) }
 
     /// A crash during recovery: crash states of the workloads above (sampled, seeded) are each
-    /// opened through the recorder, then written to and flushed; that run, recovery included,
-    /// is crashed at every point. What the first recovery found counts as acknowledged.
+    /// recovered through the recorder (by a writer open, or every other time by `layerstore
+    /// recover` first), then written to and flushed; that run, recovery included, is crashed at
+    /// every point. What the first recovery found counts as acknowledged.
     @Test func recoveryItselfSurvivesEveryCrashState() throws {
         let configuration = CrashStateConfiguration.fromEnvironment
         let firsts = try [Self.walRoll, Self.flush, Self.compaction, Self.deletes, Self.buffered, Self.autoFlush].map { ($0.name, try $0.record()) }
@@ -126,7 +141,9 @@ import Testing
                 .flush,
                 .commit([.put("a", "after recovery \(n)")]),
             ])
-            let summary = CrashStateChecker(try second.record(startingFrom: image), name: second.name, configuration: configuration).run()
+            // Every other one begins with `layerstore recover` instead of an open's recovery.
+            let recording = try second.record(startingFrom: image, recoverFirst: n % 2 == 1)
+            let summary = CrashStateChecker(recording, name: second.name + (n % 2 == 1 ? " (recover)" : ""), configuration: configuration).run()
             #expect(summary.failureCount == 0, "\(summary.failures.joined(separator: "\n"))")
             total.traceCount += summary.traceCount
             total.crashPoints += summary.crashPoints

@@ -18,6 +18,9 @@ struct CrashWorkload {
 
     enum Step {
         case commit([Write])
+        /// Commits from one thread each, at once: group commit writes and syncs them together.
+        /// Their order (for the expected contents) is the order of their LSNs.
+        case concurrentCommits([[Write]])
         case flush
         case compact(CompactionOptions)
         /// `Store.sync()`: every commit so far is acknowledged (for `bufferedUnsynced`).
@@ -47,42 +50,50 @@ struct CrashWorkload {
     /// A deliberate engine bug for testing the checker: commits count as acknowledged when
     /// `commit` returns, even in `bufferedUnsynced` mode, where nothing was synced yet.
     var acknowledgeUnsynced = false
+    /// A pause before each fdatasync of the recorded run (``RecordingFileIO/syncDataDelayMicroseconds``).
+    var syncDataDelayMicroseconds: UInt32 = 0
 
     /// Runs the steps in a fresh directory and returns the recording. The store is closed
     /// cleanly at the end (the close is traced too).
-    /// - Parameter initial: a disk to start from (a crash state: the run then begins with
-    ///   its recovery, traced). Its files count as durable, and the contents the recovery
-    ///   finds count as acknowledged.
-    func record(startingFrom initial: DiskImage? = nil) throws -> Recording {
+    /// - Parameters:
+    ///   - initial: a disk to start from (a crash state: the run then begins with its
+    ///     recovery, traced). Its files count as durable, and the contents the recovery finds
+    ///     count as acknowledged.
+    ///   - recoverFirst: begin with `layerstore recover` (``Recoverer``, no salvage) through
+    ///     the recorder, before the store is opened.
+    func record(startingFrom initial: DiskImage? = nil, recoverFirst: Bool = false) throws -> Recording {
         let directory = MemoryBackedDirectory("crash-record")
         try initial?.materialize(into: directory.path)
         let io = RecordingFileIO(root: directory.path)
+        io.syncDataDelayMicroseconds = syncDataDelayMicroseconds
         let storePath = "s"
+        if recoverFirst, FileManager.default.fileExists(atPath: directory.child(storePath)) {
+            _ = try Recoverer.run(path: directory.child(storePath), dryRun: false, salvage: false, options: options, io: io)
+        }
         var store = try Store(path: directory.child(storePath), options: options, io: io)
         var expected: [StoreContents] = [initial == nil ? [:] : try CrashStateChecker.contents(of: store)]
         var acknowledged = 0
+        var renumbered: [Int: Int] = [:]
         for step in steps {
             switch step {
             case .commit(let writes):
-                var batch = WriteBatch()
-                var next = expected.last!
-                for w in writes {
-                    if let value = w.value {
-                        try batch.put(value, forKey: Array(w.key.utf8), in: w.dimension)
-                        next[w.dimension, default: [:]][w.key] = value
-                    } else {
-                        try batch.delete(forKey: w.key, in: w.dimension)
-                        next[w.dimension]?[w.key] = nil
-                        if next[w.dimension]?.isEmpty == true { next[w.dimension] = nil }
-                    }
-                }
+                let batch = try Self.batch(writes)
                 io.mark(.commitStarted(expected.count - 1))
                 try store.commit(batch)
-                expected.append(next)
+                expected.append(Self.apply(writes, to: expected.last!))
                 if options.durability == .sync || acknowledgeUnsynced {
                     io.mark(.commitAcknowledged(expected.count - 2))
                     acknowledged = expected.count - 1
                 }
+            case .concurrentCommits(let batches):
+                // Marks carry provisional numbers until the LSNs tell the commits' order.
+                let first = expected.count - 1
+                let lsns = try commitConcurrently(batches, to: store, io: io, provisional: Self.provisionalBase + first)
+                for (rank, i) in batches.indices.sorted(by: { lsns[$0] < lsns[$1] }).enumerated() {
+                    renumbered[Self.provisionalBase + first + i] = first + rank
+                    expected.append(Self.apply(batches[i], to: expected.last!))
+                }
+                if options.durability == .sync || acknowledgeUnsynced { acknowledged = expected.count - 1 }
             case .flush:
                 try store.flush()
             case .compact(let compaction):
@@ -99,8 +110,75 @@ struct CrashWorkload {
             }
         }
         try store.close()
-        return Recording(trace: io.operations, firstCrashPoint: io.initialOperationCount, expected: expected, storePath: storePath, options: options,
+        let trace = io.operations.map { (entry) -> RecordedOperation in
+            switch entry {
+            case .commitStarted(let c): return .commitStarted(renumbered[c] ?? c)
+            case .commitAcknowledged(let c): return .commitAcknowledged(renumbered[c] ?? c)
+            default: return entry
+            }
+        }
+        return Recording(trace: trace, firstCrashPoint: io.initialOperationCount, expected: expected, storePath: storePath, options: options,
                          finalTree: Self.tree(at: directory.path))
+    }
+
+    static let provisionalBase = 1 << 40
+
+    static func batch(_ writes: [Write]) throws -> WriteBatch {
+        var batch = WriteBatch()
+        for w in writes {
+            if let value = w.value {
+                try batch.put(value, forKey: Array(w.key.utf8), in: w.dimension)
+            } else {
+                try batch.delete(forKey: w.key, in: w.dimension)
+            }
+        }
+        return batch
+    }
+
+    static func apply(_ writes: [Write], to contents: StoreContents) -> StoreContents {
+        var next = contents
+        for w in writes {
+            if let value = w.value {
+                next[w.dimension, default: [:]][w.key] = value
+            } else {
+                next[w.dimension]?[w.key] = nil
+                if next[w.dimension]?.isEmpty == true { next[w.dimension] = nil }
+            }
+        }
+        return next
+    }
+
+    /// Commits `batches` from one thread each, all at once (group commit gathers them), each
+    /// marked with `provisional + i`; returns each batch's last LSN.
+    private func commitConcurrently(_ batches: [[Write]], to store: Store, io: RecordingFileIO, provisional: Int) throws -> [LSN] {
+        final class Results: @unchecked Sendable {
+            let lock = NSLock()
+            var lsns: [Int: LSN] = [:]
+            var failure: (any Error)?
+        }
+        let results = Results()
+        let group = DispatchGroup()
+        let acknowledge = options.durability == .sync || acknowledgeUnsynced
+        for (i, writes) in batches.enumerated() {
+            let batch = try Self.batch(writes)
+            group.enter()
+            // A thread each, not a dispatch queue: the pool would not grow past the cores while
+            // the first ones wait for their sync, and nothing would gather into a group.
+            Thread {
+                defer { group.leave() }
+                io.mark(.commitStarted(provisional + i))
+                do {
+                    let lsn = try store.commit(batch)
+                    if acknowledge { io.mark(.commitAcknowledged(provisional + i)) }
+                    results.lock.withLock { results.lsns[i] = lsn }
+                } catch {
+                    results.lock.withLock { results.failure = error }
+                }
+            }.start()
+        }
+        group.wait()
+        if let failure = results.failure { throw failure }
+        return batches.indices.map { results.lsns[$0]! }
     }
 
     /// Every path below `root` with its bytes (nil for a directory).

@@ -135,7 +135,12 @@ final class RecordingFileIO: FileIO, @unchecked Sendable {
         if let inode = descriptors[fd] { trace.append(.sync(inode: inode)) }
     }
 
+    /// Microseconds each `fdatasync` waits first (outside the lock: others go on meanwhile),
+    /// as a real disk's would: concurrent commits then pile up into groups.
+    var syncDataDelayMicroseconds: UInt32 = 0
+
     func syncData(_ fd: Int32, path: String) throws(StoreError) {
+        if syncDataDelayMicroseconds > 0 { usleep(syncDataDelayMicroseconds) }
         lock.lock(); defer { lock.unlock() }
         try base.syncData(fd, path: path)
         if let inode = descriptors[fd] { trace.append(.syncData(inode: inode)) }
