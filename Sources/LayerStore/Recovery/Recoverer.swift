@@ -160,6 +160,13 @@ package struct Recoverer {
                 plan.report.tempFilesRemoved.append("dims/\(dimension)/\(name)")
             }
         }
+        // Spare WAL files a writer was preparing.
+        if try io.kind(of: layout.walDirectory) == .directory {
+            for name in try io.list(layout.walDirectory) where name.hasSuffix(StoreLayout.tempSuffix) {
+                plan.toRemove.append("wal/\(name)")
+                plan.report.tempFilesRemoved.append("wal/\(name)")
+            }
+        }
     }
 
     /// The files of each dimension directory.

@@ -156,6 +156,13 @@ struct StoreOpener {
             try io.remove(layout.root + "/" + name)
             report.removedTempFiles.append(name)
         }
+        // Spare WAL files a writer was preparing (never holding a record).
+        if try io.kind(of: layout.walDirectory) == .directory {
+            for name in try io.list(layout.walDirectory) where name.hasSuffix(StoreLayout.tempSuffix) {
+                try io.remove(layout.walDirectory + "/" + name)
+                report.removedTempFiles.append("wal/" + name)
+            }
+        }
         guard try io.kind(of: layout.dimensionsDirectory) == .directory else { return }
         for dimension in try io.list(layout.dimensionsDirectory) {
             let directory = layout.dimensionDirectory(dimension)

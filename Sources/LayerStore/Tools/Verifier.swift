@@ -431,8 +431,9 @@ extension Verifier {
         for name in try io.list(layout.walDirectory) {
             if let number = WALFormat.fileNumber(name) {
                 numbers.append(number)
-            } else {
-                note("wal/" + name, name.hasSuffix(StoreLayout.tempSuffix) ? "temporary file: never read" : "not a WAL file name: ignored")
+            } else if !name.hasSuffix(StoreLayout.tempSuffix) {
+                // (A temporary file here is the spare WAL file a writer prepares: expected.)
+                note("wal/" + name, "not a WAL file name: ignored")
             }
         }
         return numbers.sorted()

@@ -4,7 +4,7 @@
 //! ``WALWriter``. The group-commit leader may hold a `WALFile` (to `fdatasync` it) after the
 //! writer has rolled to the next one: the descriptor stays open until the last holder lets go.
 
-/// An open, preallocated WAL file.
+/// An open, preallocated, zero-filled WAL file.
 final class WALFile: Sendable {
     let io: any FileIO
     let fd: Int32
@@ -31,6 +31,9 @@ final class WALFile: Sendable {
         do throws(StoreError) {
             // Reserve the space up front: a full disk fails here, before any commit depends on it.
             try io.allocate(fd, path: path, offset: 0, length: byteCount)
+            // Written zeros, not just reserved space: a sync of an append then writes data only
+            // (see WALSparePreparer).
+            try WALSparePreparer.writeZeros(io: io, fd: fd, path: path, range: Int64(WALFormat.headerByteCount)..<byteCount)
             let header = WALFile.encodeHeader(storeID: storeID, number: number, baseLSN: baseLSN, salt: salt)
             try header.withBytes { (raw) throws(StoreError) in try io.write(fd, path: path, raw, at: 0) }
             try io.sync(fd, path: path)
@@ -48,6 +51,35 @@ final class WALFile: Sendable {
         self.salt = salt
         self.recordSeed = WALFormat.recordSeed(storeID: storeID, fileNumber: number, salt: salt)
         self.allocatedByteCount = byteCount
+    }
+
+    /// Turns a prepared spare into WAL file `number` in `directory`: writes the header over its
+    /// zeros, renames it into place and fsyncs the directory. The header becomes durable with
+    /// the first synced record (an `fdatasync` covers the whole file); a crash before that
+    /// leaves a last file whose header was never written, which recovery drops.
+    init(activating spare: WALSpareFile, io: any FileIO, directory: String, storeID: UInt64, number: UInt64, baseLSN: LSN) throws(StoreError) {
+        let path = directory + "/" + WALFormat.fileName(number)
+        let salt = UInt64.random(in: 1...UInt64.max)
+        var renamed = false
+        do throws(StoreError) {
+            let header = WALFile.encodeHeader(storeID: storeID, number: number, baseLSN: baseLSN, salt: salt)
+            try header.withBytes { (raw) throws(StoreError) in try io.write(spare.fd, path: spare.path, raw, at: 0) }
+            try io.rename(spare.path, to: path)
+            renamed = true
+            try io.syncDirectory(directory)
+        } catch {
+            io.close(spare.fd)
+            try? io.remove(renamed ? path : spare.path)
+            throw error
+        }
+        self.io = io
+        self.fd = spare.fd
+        self.path = path
+        self.number = number
+        self.baseLSN = baseLSN
+        self.salt = salt
+        self.recordSeed = WALFormat.recordSeed(storeID: storeID, fileNumber: number, salt: salt)
+        self.allocatedByteCount = spare.byteCount
     }
 
     deinit { io.close(fd) }

@@ -30,6 +30,14 @@ final class WALWriter {
     private(set) var files: [(number: UInt64, baseLSN: LSN)]
     /// The records of one group, staged for their single write: pool storage, reused.
     private var scratch = PooledBuffer(capacity: 1 << 16)
+    /// Prepares the next file while the current one fills.
+    private let spares: WALSparePreparer
+    /// The size of the next spare: doubling from ``firstFileByteCount`` to `fileByteCount`.
+    private var nextSpareByteCount: Int64
+
+    /// The size of a file the writer zero-fills itself (the first after open, or when no spare
+    /// is ready): small, so that the commit waiting for it waits little.
+    static let firstFileByteCount: Int64 = 1 << 20
 
     /// A writer whose first record will carry `nextLSN`, in a new file after the existing `files`.
     init(io: any FileIO, directory: String, storeID: UInt64, files: [(number: UInt64, baseLSN: LSN)], nextLSN: LSN,
@@ -42,7 +50,11 @@ final class WALWriter {
         self.files = files
         self.nextFileNumber = (files.last?.number ?? 0) + 1
         self.nextLSN = nextLSN
+        self.spares = WALSparePreparer(io: io, directory: directory, permissions: permissions)
+        self.nextSpareByteCount = min(fileByteCount, 2 * WALWriter.firstFileByteCount)
     }
+
+    deinit { spares.close() }
 
     /// The bytes a record with `payloadByteCount` bytes of payload occupies.
     static func recordByteCount(payload payloadByteCount: Int) -> Int {
@@ -130,12 +142,21 @@ final class WALWriter {
         try io.truncate(file.fd, path: file.path, length: appendOffset)
         try io.sync(file.fd, path: file.path)
         current = nil
+        spares.close()
     }
 
     private func createFile(minimumByteCount: Int64) throws(StoreError) -> WALFile {
         let number = nextFileNumber
-        let file = try WALFile(io: io, directory: directory, storeID: storeID, number: number, baseLSN: nextLSN,
-                               byteCount: max(fileByteCount, minimumByteCount), permissions: permissions)
+        let file: WALFile
+        if let spare = spares.take(minimumByteCount: minimumByteCount) {
+            file = try WALFile(activating: spare, io: io, directory: directory, storeID: storeID, number: number, baseLSN: nextLSN)
+        } else {
+            let byteCount = max(min(fileByteCount, WALWriter.firstFileByteCount), minimumByteCount)
+            file = try WALFile(io: io, directory: directory, storeID: storeID, number: number, baseLSN: nextLSN,
+                               byteCount: byteCount, permissions: permissions)
+        }
+        spares.request(byteCount: nextSpareByteCount)
+        nextSpareByteCount = min(fileByteCount, 2 * nextSpareByteCount)
         nextFileNumber += 1
         current = file
         appendOffset = Int64(WALFormat.headerByteCount)

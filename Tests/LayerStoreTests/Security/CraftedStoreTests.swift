@@ -390,7 +390,7 @@ import Testing
         let file: String? = switch target {
         case .segment: sample.pristine.last { $0.name.hasPrefix("dims/d/") }?.name
         case .lz4Segment: sample.pristine.last { $0.name.hasPrefix("dims/z/") }?.name
-        case .wal: sample.pristine.last { $0.name.hasPrefix("wal/") }?.name
+        case .wal: sample.pristine.last { $0.name.hasPrefix("wal/") && $0.name.hasSuffix(".wal") }?.name
         case .manifests: nil
         }
         var typed = 0, right = 0, other = 0

@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func storeReadsStayCorrectAcrossFlushesAndCompactions() throws {
-        let dir = try TemporaryDirectory()
+        let dir = TemporaryDirectory()
         var options = StoreOptions()
         options.flushInBackground = false
         let store = try Store(path: dir.path, options: options)

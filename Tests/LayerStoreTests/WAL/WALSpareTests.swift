@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+@testable import LayerStore
+
+@Suite struct WALSpareTests {
+    func names(_ directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+    }
+
+    func size(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? -1
+    }
+
+    /// Waits (briefly) for the background preparation to leave a spare in `directory`.
+    func waitForSpare(_ directory: String) -> String? {
+        for _ in 0..<500 {
+            if let spare = names(directory).first(where: { $0.hasPrefix("spare-") }) { return spare }
+            usleep(10_000)
+        }
+        return nil
+    }
+
+    @Test func theFirstFileIsSmallAndZeroFilledAndTheNextOnesArePreparedSparesOfDoublingSize() throws {
+        let dir = TemporaryDirectory()
+        let writer = WALWriter(io: SystemFileIO(), directory: dir.path, storeID: 5, files: [], nextLSN: 1,
+                               fileByteCount: 8 << 20, permissions: 0o644)
+        var batch = WriteBatch()
+        try batch.put([1, 2, 3], forKey: [9], in: "d")
+        _ = try writer.append([batch], syncedLSN: 0) { _ in }
+        // The first file is the writer's own: 1 MiB, every byte written (its tail reads zero).
+        let first = dir.path + "/" + WALFormat.fileName(1)
+        #expect(size(first) == Int(WALWriter.firstFileByteCount))
+        let bytes = try #require(FileManager.default.contents(atPath: first))
+        #expect(bytes[WALFormat.headerByteCount + 64..<bytes.count].allSatisfy { $0 == 0 })
+        // Meanwhile a 2 MiB spare is prepared under a temporary name.
+        let spare = try #require(waitForSpare(dir.path))
+        #expect(spare.hasSuffix(StoreLayout.tempSuffix))
+        #expect(size(dir.path + "/" + spare) == 2 << 20)
+        // The roll's next file is that spare, renamed; a 4 MiB one is prepared next.
+        try writer.roll { _ in }
+        _ = try writer.append([batch], syncedLSN: 1) { _ in }
+        #expect(!names(dir.path).contains(spare))
+        #expect(size(dir.path + "/" + WALFormat.fileName(2)) == 2 << 20)
+        let next = try #require(waitForSpare(dir.path))
+        #expect(size(dir.path + "/" + next) == 4 << 20)
+        // A clean close removes the spare and trims the current file.
+        try writer.trimAndClose()
+        #expect(names(dir.path) == [WALFormat.fileName(1), WALFormat.fileName(2)])
+    }
+
+    @Test func recordsInAnActivatedSpareReplayAfterAReopen() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        var options = testOptions()
+        options.walFileByteCount = 4 << 20
+        let store = try Store(path: path, options: options)
+        try store.put("a", forKey: "k0", in: "d")
+        _ = try #require(waitForSpare(path + "/wal"))
+        try store.flush()  // rolls: the next commit goes into the spare
+        for i in 1..<50 { try store.put("v\(i)", forKey: "k\(i)", in: "d") }
+        #expect(store.recoveryReport.removedTempFiles.isEmpty)
+        // A crash: the files as they are now, copied while the writer still holds them (with
+        // the spare prepared meanwhile).
+        _ = try #require(waitForSpare(path + "/wal"))
+        let crashed = dir.child("crashed")
+        try FileManager.default.copyItem(atPath: path, toPath: crashed)
+        let reopened = try Store(path: crashed, options: options)
+        for i in 1..<50 { #expect(try reopened.string(forKey: "k\(i)", in: "d") == "v\(i)") }
+        #expect(try reopened.string(forKey: "k0", in: "d") == "a")
+        #expect(reopened.recoveryReport.removedTempFiles.contains { $0.hasPrefix("wal/spare-") })
+        try reopened.close()
+        try store.close()
+    }
+
+    @Test func aLeftoverSpareIsRemovedByAWriterOpenAndByRecoverButNotByAReader() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let store = try Store(path: path, options: testOptions())
+        try store.put("a", forKey: "k", in: "d")
+        try store.close()
+        let leftover = path + "/wal/spare-9.tmp"
+        #expect(FileManager.default.createFile(atPath: leftover, contents: Data(count: 4096)))
+        var readOnly = testOptions()
+        readOnly.readOnly = true
+        let reader = try Store(path: path, options: readOnly)
+        #expect(try reader.string(forKey: "k", in: "d") == "a")
+        try reader.close()
+        #expect(FileManager.default.fileExists(atPath: leftover))
+        let report = try Recoverer.run(path: path, dryRun: true, salvage: false)
+        #expect(report.tempFilesRemoved.contains("wal/spare-9.tmp"))
+        let writer = try Store(path: path, options: testOptions())
+        #expect(writer.recoveryReport.removedTempFiles == ["wal/spare-9.tmp"])
+        #expect(!FileManager.default.fileExists(atPath: leftover))
+        #expect(try writer.string(forKey: "k", in: "d") == "a")
+        try writer.close()
+    }
+
+    @Test func aSpareThatCannotBePreparedLeavesCommitsWorking() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let io = FaultInjectingFileIO()
+        // Every write to a spare fails, as on a full disk: the writer makes its own files.
+        io.fail(.write, pathContains: "spare-", errno: ENOSPC, sticky: true)
+        var options = testOptions()
+        options.walFileByteCount = 64 << 10
+        let store = try Store(path: path, options: options, io: io)
+        for i in 0..<200 { try store.put(String(repeating: "x", count: 1000), forKey: "k\(i)", in: "d") }
+        #expect(io.injected > 0)
+        #expect(!names(path + "/wal").contains { $0.hasPrefix("spare-") }, "a failed spare is removed")
+        try store.close()
+        let reopened = try Store(path: path, options: options)
+        for i in 0..<200 { #expect(try reopened.string(forKey: "k\(i)", in: "d")?.count == 1000) }
+        try reopened.close()
+    }
+}
