@@ -29,9 +29,7 @@ struct RecoverCommand: ParsableCommand {
     func run() throws {
         let report = try Recoverer.run(path: path.store, dryRun: dryRun, salvage: salvage)
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSON(report)
         } else {
             print(RecoverReportText(report).text)
         }
