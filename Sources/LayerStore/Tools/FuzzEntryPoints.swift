@@ -11,8 +11,8 @@
 //! - A file's identity (store id, file number, segment id and version, generation), which
 //!   normally comes from outside the checked bytes, is taken from the input's own header
 //!   fields, so a golden vector is valid as it is.
-//! - Segments are read through a mapping, so their bytes go to a scratch file in a per-process
-//!   temporary directory, overwritten by each input.
+//! - Segments are read through a mapping, and a store through its directory, so their bytes
+//!   go to scratch files in a per-process temporary directory, overwritten by each input.
 
 /// Drives the WAL, segment and manifest readers on a byte buffer (tools/fuzz).
 @_spi(Fuzzing) public enum FuzzEntryPoints {
