@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import LayerStore
 
@@ -137,6 +140,33 @@ import Testing
         let log = (0..<60).map { Op(lsn: LSN($0 + 1), dimension: "d", key: "key \($0)", value: "value \($0)") }
         try Self.check(linked, log: log)
         try Self.check(copied, log: log)
+    }
+
+    /// The device of the file system holding `path`, or `nil` if it cannot be read.
+    static func device(_ path: String) -> UInt64? {
+        var info = stat()
+        return stat(path, &info) == 0 ? UInt64(info.st_dev) : nil
+    }
+
+    @Test func aBackupOnAnotherFileSystemCopiesTheSegments() throws {
+        let dir = TemporaryDirectory()
+        // /dev/shm is a tmpfs on Linux: another file system than the temp directory, so link(2)
+        // fails with EXDEV for real. Where it is the same (or missing) there is nothing to test.
+        guard let here = Self.device(dir.path), let there = Self.device("/dev/shm"), here != there else { return }
+        let store = try Store(path: dir.child("s"), options: testOptions())
+        for i in 0..<30 { try store.put("v\(i)", forKey: "k\(i)", in: "d") }
+        try store.flush()
+        for i in 0..<30 { try store.put("w\(i)", forKey: "k\(i)", in: "e") }
+        try store.flush()
+        try store.put("last", forKey: "k0", in: "d")
+        let destination = "/dev/shm/layerstore-backup-test-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: destination) }
+        let report = try store.backup(to: destination)
+        #expect(report.segmentCount == 2 && report.copiedSegmentCount == 2 && report.linkedSegmentCount == 0)
+        var log = (0..<30).map { Op(lsn: LSN($0 + 1), dimension: "d", key: "k\($0)", value: "v\($0)") }
+        log += (0..<30).map { Op(lsn: LSN($0 + 31), dimension: "e", key: "k\($0)", value: "w\($0)") }
+        log.append(Op(lsn: 61, dimension: "d", key: "k0", value: "last"))
+        try Self.check(report, log: log)
     }
 
     @Test func aReadOnlyStoreBacksUpSegmentsTheWriterHasCompactedAway() throws {
