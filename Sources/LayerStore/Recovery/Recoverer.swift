@@ -213,9 +213,14 @@ package struct Recoverer {
             plan.report.manifestWritten = ManifestFormat.fileName(copy.generation)
         }
         try quarantineAll(plan.lateQuarantine)
+        var emptied = Set<String>()
         for file in plan.toRemove where try io.kind(of: layout.root + "/" + file) != .missing {
             try io.remove(layout.root + "/" + file)
+            emptied.insert(StoreLayout.parent(of: layout.root + "/" + file))
         }
+        // Durably, as an open does: a never-written WAL file whose removal a crash undid would
+        // no longer be the last once the next writer reuses a lower number.
+        for directory in emptied.sorted() { try io.syncDirectory(directory) }
         if let (file, offset) = plan.truncate {
             let fd = try io.open(layout.root + "/" + file, [.write], permissions: 0)
             defer { io.close(fd) }

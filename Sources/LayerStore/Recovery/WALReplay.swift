@@ -86,7 +86,12 @@ enum WALReplay {
                                         discardedRecordCount: discarded, truncated: truncateTornTail)
             }
         }
-        if truncateTornTail, let emptyLast { try io.remove(directory + "/" + WALFormat.fileName(emptyLast)) }
+        if truncateTornTail, let emptyLast {
+            try io.remove(directory + "/" + WALFormat.fileName(emptyLast))
+            // Durably: the next new file may take a lower number (all others were checkpointed
+            // away), and a crash that kept it but not this removal would leave it not the last.
+            try io.syncDirectory(directory)
+        }
         // What was replayed counts as durable from now on (new writes go to a new file after it),
         // so a writer makes the last file durable: after a process crash its tail may still sit
         // unsynced in the page cache.

@@ -17,4 +17,32 @@ import Testing
         #expect(summary.failureCount == 0, "\(summary.failures.joined(separator: "\n"))")
         #expect(summary.crashPoints > 5)
     }
+
+    /// A crash while a WAL file was being created leaves a newest file whose header was never
+    /// written. The next writer open removed it without a directory fsync; if every other WAL
+    /// file had been checkpointed away, the first commit then created file number 1 again. A
+    /// crash could keep that creation and lose the removal: `wal/` then held an empty
+    /// `0000000000000001.wal` that was not the newest file, and every open failed ("WAL file
+    /// shorter than its header"). The open (and `layerstore recover`) now fsyncs `wal/` after
+    /// removing such a file.
+    @Test(arguments: [false, true])
+    func aDroppedUnwrittenWALFileStaysDroppedWhenItsNumberIsReused(recoverFirst: Bool) throws {
+        let first = try CrashWorkload(name: "flushed", options: CrashStateTests.options(), steps: [
+            .commit([.put("a", "1")]), .flush,
+        ]).record()
+        var image = DiskModel(first.trace).image(at: first.trace.count, fates: [:])
+        #expect(image.walk().allSatisfy { !$0.path.hasSuffix(".wal") }, "the flush dropped every WAL file")
+        let used = first.trace.compactMap { (entry) -> UInt64? in
+            if case .createFile(_, let name, _) = entry { return WALFormat.fileNumber(name) }
+            return nil
+        }.max() ?? 0
+        image.addFile(at: "s/wal/" + WALFormat.fileName(used + 1), bytes: [])  // its creation was cut short
+        let second = CrashWorkload(name: "unwritten-newest-wal", options: CrashStateTests.options(), steps: [
+            .commit([.put("b", "2")]),
+        ])
+        let summary = CrashStateChecker(try second.record(startingFrom: image, recoverFirst: recoverFirst),
+                                        name: second.name, configuration: .standard).run()
+        print("crash states checked: \(summary.statesChecked) [\(summary)]")
+        #expect(summary.failureCount == 0, "\(summary.failures.joined(separator: "\n"))")
+    }
 }

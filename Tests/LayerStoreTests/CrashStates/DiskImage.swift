@@ -65,6 +65,16 @@ struct DiskImage {
         contents[inode] = data
     }
 
+    /// Adds a file at `path` (its directories must exist): for building a starting disk by hand.
+    mutating func addFile(at path: String, bytes: [UInt8]) {
+        var directory = 0
+        let parts = path.split(separator: "/").map(String.init)
+        for part in parts.dropLast() { directory = entries[directory]![part]! }
+        let inode = (Set(entries.keys).union(contents.keys).max() ?? 0) + 1
+        apply(.createFile(directory: directory, name: parts.last!, inode: inode))
+        apply(.write(inode: inode, offset: 0, bytes: bytes))
+    }
+
     /// Every path reachable from the root, in name order: (relative path, nil for a directory
     /// or the file's inode).
     func walk() -> [(path: String, file: Int?)] {
