@@ -35,39 +35,12 @@ struct MemKeyVersions: Sendable {
 
 /// The in-memory table of recent writes.
 final class Memtable: @unchecked Sendable {
-    /// A version as stored: its value lives in the arena.
-    private struct Stored {
-        var lsn: LSN
-        var isDelete: Bool
-        var value: ArenaBytes
-    }
-
-    /// A key's versions, oldest first; the first is inline so a key written once costs no
-    /// array of its own.
-    private struct Versions {
-        var first: Stored
-        var rest: [Stored] = []
-
-        /// The newest version with `lsn <= snapshotLSN`.
-        func visible(at snapshotLSN: LSN) -> Stored? {
-            if let v = rest.last(where: { $0.lsn <= snapshotLSN }) { return v }
-            return first.lsn <= snapshotLSN ? first : nil
-        }
-
-        var newestFirst: [Stored] { rest.reversed() + [first] }
-    }
-
-    private final class Table {
-        var entries: [ArenaBytes: Versions] = [:]
-        var sortedKeys: [ArenaBytes]?
-    }
-
     // Safe to share: `tables`, the arena, LSN bounds and `byteCount` are only touched with
     // `lock` held; `entryCount` is atomic. Views into the arena stay valid while `self` lives.
     private let lock = Lock()
     private let arena = ByteArena(chunkByteCount: 1 << 20)
-    private var tables: [String: Table] = [:]
-    private var lastTable: (name: ArenaBytes, table: Table)?
+    private var tables: [String: MemtableKeyIndex] = [:]
+    private var lastTable: (name: ArenaBytes, table: MemtableKeyIndex)?
     private var minLSNStorage: LSN = 0
     private var maxLSNStorage: LSN = 0
     private var byteCountStorage = 0
@@ -97,14 +70,8 @@ final class Memtable: @unchecked Sendable {
             let ok = decodeBatchPayload(payload, count: count) { index, op in
                 let lsn = firstLSN + LSN(index)
                 let table = tableLocked(op.dimension)
-                let stored = Stored(lsn: lsn, isDelete: op.isDelete, value: ArenaBytes(arena.copy(op.value)))
-                let probe = ArenaBytes(op.key)
-                if table.entries[probe] != nil {
-                    table.entries[probe]!.rest.append(stored)
-                } else {
-                    table.entries[ArenaBytes(arena.copy(op.key))] = Versions(first: stored)
-                    table.sortedKeys = nil
-                }
+                let version = MemtableVersion(lsn: lsn, value: ArenaBytes(arena.copy(op.value)), isDelete: op.isDelete, older: -1)
+                table.insert(op.key, hash: Checksum.keyHash(op.key), version: version) { arena.copy($0) }
                 byteCountStorage += op.key.count + op.value.count + Memtable.entryOverheadByteCount
                 if minLSNStorage == 0 { minLSNStorage = lsn }
                 assert(lsn > maxLSNStorage, "memtable LSNs must increase")
@@ -117,10 +84,10 @@ final class Memtable: @unchecked Sendable {
 
     /// The table of a dimension named by raw bytes; the last one used is remembered, so a batch
     /// of one dimension builds its name once.
-    private func tableLocked(_ name: UnsafeRawBufferPointer) -> Table {
+    private func tableLocked(_ name: UnsafeRawBufferPointer) -> MemtableKeyIndex {
         if let last = lastTable, last.name == ArenaBytes(name) { return last.table }
         let string = String(decoding: name, as: UTF8.self)
-        let table = tables[string] ?? Table()
+        let table = tables[string] ?? MemtableKeyIndex()
         tables[string] = table
         lastTable = (ArenaBytes(arena.copy(name)), table)
         return table
@@ -129,8 +96,9 @@ final class Memtable: @unchecked Sendable {
     /// The newest version of `key` in `dimension` with `lsn <= snapshotLSN`: whether it is a
     /// delete, and the value's bytes (valid while `self` is alive).
     func lookup(_ key: UnsafeRawBufferPointer, in dimension: String, snapshotLSN: LSN) -> (isDelete: Bool, value: UnsafeRawBufferPointer)? {
-        lock.withLock {
-            guard let v = tables[dimension]?.entries[ArenaBytes(key)]?.visible(at: snapshotLSN) else { return nil }
+        let hash = Checksum.keyHash(key)
+        return lock.withLock {
+            guard let v = tables[dimension]?.visible(key, hash: hash, at: snapshotLSN) else { return nil }
             return (v.isDelete, v.value.buffer)
         }
     }
@@ -140,13 +108,13 @@ final class Memtable: @unchecked Sendable {
     func visibleEntries(in dimension: String, prefix: [UInt8], snapshotLSN: LSN) -> [MemEntry] {
         lock.withLock {
             guard let table = tables[dimension] else { return [] }
-            let keys = sortedKeysLocked(table)
+            let keys = table.keysInOrder()
             var entries: [MemEntry] = []
             prefix.withUnsafeBytes { p in
-                var i = lowerBound(keys, p)
-                while i < keys.count, Reader.hasPrefix(keys[i].buffer, p) {
-                    if let v = table.entries[keys[i]]!.visible(at: snapshotLSN) {
-                        entries.append(MemEntry(key: keys[i].array, version: MemVersion(lsn: v.lsn, isDelete: v.isDelete, value: v.value.array)))
+                var i = table.lowerBound(p, in: keys)
+                while i < keys.count, Reader.hasPrefix(keys[i].key, p) {
+                    if let v = table.visible(from: keys[i].newest, at: snapshotLSN) {
+                        entries.append(MemEntry(key: [UInt8](keys[i].key), version: MemVersion(lsn: v.lsn, isDelete: v.isDelete, value: v.value.array)))
                     }
                     i += 1
                 }
@@ -160,27 +128,11 @@ final class Memtable: @unchecked Sendable {
     func allVersions(in dimension: String) -> [MemKeyVersions] {
         lock.withLock {
             guard let table = tables[dimension] else { return [] }
-            return sortedKeysLocked(table).map { key in
-                MemKeyVersions(key: key.array, versions: table.entries[key]!.newestFirst.map {
+            return table.keysInOrder().map { entry in
+                MemKeyVersions(key: [UInt8](entry.key), versions: table.chain(from: entry.newest).map {
                     MemVersion(lsn: $0.lsn, isDelete: $0.isDelete, value: $0.value.array)
                 })
             }
         }
-    }
-
-    private func sortedKeysLocked(_ table: Table) -> [ArenaBytes] {
-        if let keys = table.sortedKeys { return keys }
-        let keys = table.entries.keys.sorted { compareKeys($0.buffer, $1.buffer) < 0 }
-        table.sortedKeys = keys
-        return keys
-    }
-
-    private func lowerBound(_ keys: [ArenaBytes], _ target: UnsafeRawBufferPointer) -> Int {
-        var low = 0, high = keys.count
-        while low < high {
-            let mid = (low + high) / 2
-            if compareKeys(keys[mid].buffer, target) < 0 { low = mid + 1 } else { high = mid }
-        }
-        return low
     }
 }

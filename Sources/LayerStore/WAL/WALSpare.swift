@@ -79,6 +79,9 @@ final class WALSparePreparer: @unchecked Sendable {
         }
     }
 
+    /// Waits until no preparation is running (for tests).
+    func waitUntilSettled() { queue.sync {} }
+
     /// Waits for a running preparation and removes the spare. Later requests do nothing.
     func close() {
         lock.withLock { closed = true }

@@ -56,6 +56,9 @@ final class WALWriter {
 
     deinit { spares.close() }
 
+    /// Waits until the spare being prepared (if any) is ready or given up (for tests).
+    func waitForSparePreparation() { spares.waitUntilSettled() }
+
     /// The bytes a record with `payloadByteCount` bytes of payload occupies.
     static func recordByteCount(payload payloadByteCount: Int) -> Int {
         let raw = WALFormat.recordHeaderByteCount + payloadByteCount

@@ -33,6 +33,7 @@ import Testing
         let bytes = try #require(FileManager.default.contents(atPath: first))
         #expect(bytes[WALFormat.headerByteCount + 64..<bytes.count].allSatisfy { $0 == 0 })
         // Meanwhile a 2 MiB spare is prepared under a temporary name.
+        writer.waitForSparePreparation()
         let spare = try #require(waitForSpare(dir.path))
         #expect(spare.hasSuffix(StoreLayout.tempSuffix))
         #expect(size(dir.path + "/" + spare) == 2 << 20)
@@ -41,6 +42,7 @@ import Testing
         _ = try writer.append([batch], syncedLSN: 1) { _ in }
         #expect(!names(dir.path).contains(spare))
         #expect(size(dir.path + "/" + WALFormat.fileName(2)) == 2 << 20)
+        writer.waitForSparePreparation()
         let next = try #require(waitForSpare(dir.path))
         #expect(size(dir.path + "/" + next) == 4 << 20)
         // A clean close removes the spare and trims the current file.
@@ -55,9 +57,12 @@ import Testing
         options.walFileByteCount = 4 << 20
         let store = try Store(path: path, options: options)
         try store.put("a", forKey: "k0", in: "d")
+        store.writer!.withLock { $0.wal.waitForSparePreparation() }
         _ = try #require(waitForSpare(path + "/wal"))
         try store.flush()  // rolls: the next commit goes into the spare
         for i in 1..<50 { try store.put("v\(i)", forKey: "k\(i)", in: "d") }
+        let walNames = names(path + "/wal")
+        #expect(!walNames.contains { $0.hasPrefix("spare-1.") }, "the spare became the next file: \(walNames)")
         #expect(store.recoveryReport.removedTempFiles.isEmpty)
         // A crash: the files as they are now, copied while the writer still holds them (with
         // the spare prepared meanwhile).

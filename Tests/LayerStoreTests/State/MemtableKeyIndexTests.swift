@@ -1,0 +1,42 @@
+import Testing
+@testable import LayerStore
+
+@Suite struct MemtableKeyIndexTests {
+    /// Thousands of keys (the table grows many times), several versions of some, hashes that
+    /// collide on purpose: every lookup at every LSN and the key order agree with a plain model.
+    @Test func agreesWithAModelThroughGrowthVersionsAndCollisions() {
+        let arena = ByteArena()
+        let index = MemtableKeyIndex()
+        var model: [[UInt8]: [(lsn: LSN, value: [UInt8])]] = [:]
+        var rng = SystemRandomNumberGenerator()
+        var lsn: LSN = 0
+        for _ in 0..<20_000 {
+            lsn += 1
+            let key = (0..<Int.random(in: 1...6, using: &rng)).map { _ in UInt8.random(in: 0...7, using: &rng) }
+            let value = [UInt8]("v\(lsn)".utf8)
+            // Half the keys share one hash: the probe must compare bytes, not hashes alone.
+            let hash = key.count.isMultiple(of: 2) ? 42 : key.withUnsafeBytes { Checksum.keyHash($0) }
+            key.withUnsafeBytes { k in
+                let stored = ArenaBytes(arena.copy(value))
+                index.insert(k, hash: hash, version: MemtableVersion(lsn: lsn, value: stored, isDelete: false, older: -1)) { arena.copy($0) }
+            }
+            model[key, default: []].append((lsn, value))
+        }
+        #expect(index.keyCount == model.count)
+        for (key, versions) in model {
+            let hash = key.count.isMultiple(of: 2) ? 42 : key.withUnsafeBytes { Checksum.keyHash($0) }
+            for probe in [versions[0].lsn - 1, versions[0].lsn, versions.last!.lsn, lsn] {
+                let expected = versions.last { $0.lsn <= probe }?.value
+                let found = key.withUnsafeBytes { index.visible($0, hash: hash, at: probe) }
+                #expect(found.map { $0.value.array } == expected)
+            }
+        }
+        let ordered = index.keysInOrder().map { [UInt8]($0.key) }
+        #expect(ordered == model.keys.sorted { $0.lexicographicallyPrecedes($1) })
+        let chains = index.keysInOrder().map { index.chain(from: $0.newest).map(\.lsn) }
+        #expect(chains.allSatisfy { $0 == $0.sorted(by: >) }, "versions newest first")
+        #expect(chains.reduce(0) { $0 + $1.count } == 20_000)
+        let missing: [UInt8] = [9, 9, 9, 9, 9, 9, 9]
+        #expect(missing.withUnsafeBytes { index.visible($0, hash: Checksum.keyHash($0), at: lsn) } == nil)
+    }
+}
