@@ -173,7 +173,7 @@ extension Store {
         logFrozen(lastLSN: lastLSN, memtableByteCount: w.active.byteCount)
         w.frozen.append((w.active, lastLSN))
         frozenCount.store(w.frozen.count, ordering: .relaxed)
-        let fresh = Memtable()
+        let fresh = Memtable(expectedByteCount: options.memtableByteCountMax)
         w.active = fresh
         state.update { $0.replacing(memtables: [fresh] + $0.memtables) }
     }

@@ -78,7 +78,7 @@ struct StoreOpener {
                             manager: mmap, verification: options.blockVerification, cache: cache)
             }
         }
-        let memtable = Memtable()
+        let memtable = Memtable(expectedByteCount: options.memtableByteCountMax)
         let replay = try WALReplay.replay(
             io: io, layout: layout, storeID: manifest.storeID, checkpointLSN: manifest.checkpointLSN,
             into: memtable, truncateTornTail: !options.readOnly, mmap: mmap, report: &report)

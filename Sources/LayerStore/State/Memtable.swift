@@ -49,7 +49,13 @@ final class Memtable: @unchecked Sendable {
     /// Approximate bytes held per entry beyond key and value, for the flush threshold.
     static let entryOverheadByteCount = 48
 
-    init() {}
+    /// Keys this memtable may hold: lets point reads of other keys skip the lock.
+    private let filter: KeyFilter
+
+    /// A memtable expected to grow to about `expectedByteCount` bytes (its filter's size).
+    init(expectedByteCount: Int = 64 << 20) {
+        filter = KeyFilter(bitCountLog2: KeyFilter.bitCountLog2(forMemtableByteCount: expectedByteCount))
+    }
 
     /// `true` when no write was ever inserted. Lock-free: readers skip empty memtables.
     var isEmpty: Bool { entryCount.load(ordering: .acquiring) == 0 }
@@ -71,7 +77,9 @@ final class Memtable: @unchecked Sendable {
                 let lsn = firstLSN + LSN(index)
                 let table = tableLocked(op.dimension)
                 let version = MemtableVersion(lsn: lsn, value: ArenaBytes(arena.copy(op.value)), isDelete: op.isDelete, older: -1)
-                table.insert(op.key, hash: Checksum.keyHash(op.key), version: version) { arena.copy($0) }
+                let hash = Checksum.keyHash(op.key)
+                filter.insert(hash: hash)
+                table.insert(op.key, hash: hash, version: version) { arena.copy($0) }
                 byteCountStorage += op.key.count + op.value.count + Memtable.entryOverheadByteCount
                 if minLSNStorage == 0 { minLSNStorage = lsn }
                 assert(lsn > maxLSNStorage, "memtable LSNs must increase")
@@ -97,6 +105,7 @@ final class Memtable: @unchecked Sendable {
     /// delete, and the value's bytes (valid while `self` is alive).
     func lookup(_ key: UnsafeRawBufferPointer, in dimension: String, snapshotLSN: LSN) -> (isDelete: Bool, value: UnsafeRawBufferPointer)? {
         let hash = Checksum.keyHash(key)
+        guard filter.mayContain(hash: hash) else { return nil }
         return lock.withLock {
             guard let v = tables[dimension]?.visible(key, hash: hash, at: snapshotLSN) else { return nil }
             return (v.isDelete, v.value.buffer)
