@@ -6,8 +6,10 @@
 /// Raw chunks of bytes, freed together when the arena goes away. Not thread-safe: its owner
 /// serialises appends (the memtable under its lock; a scan on its own thread).
 final class ByteArena {
-    private var chunks: [UnsafeMutableRawBufferPointer] = []
-    private var used = 0
+    // Its owner serialises every use (above): the dynamic exclusivity checks Swift would make
+    // on each copy only cost time.
+    @exclusivity(unchecked) private var chunks: [UnsafeMutableRawBufferPointer] = []
+    @exclusivity(unchecked) private var used = 0
     private let chunkByteCount: Int
     private let pool: PoolAllocator
 

@@ -39,11 +39,13 @@ final class Memtable: @unchecked Sendable {
     // `lock` held; `entryCount` is atomic. Views into the arena stay valid while `self` lives.
     private let lock = Lock()
     private let arena = ByteArena(chunkByteCount: 1 << 20)
-    private var tables: [String: MemtableKeyIndex] = [:]
-    private var lastTable: (name: ArenaBytes, table: MemtableKeyIndex)?
-    private var minLSNStorage: LSN = 0
-    private var maxLSNStorage: LSN = 0
-    private var byteCountStorage = 0
+    // (No dynamic exclusivity checks on these: `lock` serialises every access.)
+    @exclusivity(unchecked) private var tables: [String: MemtableKeyIndex] = [:]
+    /// The table the last operation went to, unretained (`tables` holds it).
+    @exclusivity(unchecked) private var lastTable: (name: ArenaBytes, table: Unmanaged<MemtableKeyIndex>)?
+    @exclusivity(unchecked) private var minLSNStorage: LSN = 0
+    @exclusivity(unchecked) private var maxLSNStorage: LSN = 0
+    @exclusivity(unchecked) private var byteCountStorage = 0
     private let entryCount = Atomic<Int>(0)
 
     /// Approximate bytes held per entry beyond key and value, for the flush threshold.
@@ -79,7 +81,7 @@ final class Memtable: @unchecked Sendable {
                 let version = MemtableVersion(lsn: lsn, value: ArenaBytes(arena.copy(op.value)), isDelete: op.isDelete, older: -1)
                 let hash = Checksum.keyHash(op.key)
                 filter.insert(hash: hash)
-                table.insert(op.key, hash: hash, version: version) { arena.copy($0) }
+                table._withUnsafeGuaranteedRef { $0.insert(op.key, hash: hash, version: version) { arena.copy($0) } }
                 byteCountStorage += op.key.count + op.value.count + Memtable.entryOverheadByteCount
                 if minLSNStorage == 0 { minLSNStorage = lsn }
                 assert(lsn > maxLSNStorage, "memtable LSNs must increase")
@@ -92,13 +94,13 @@ final class Memtable: @unchecked Sendable {
 
     /// The table of a dimension named by raw bytes; the last one used is remembered, so a batch
     /// of one dimension builds its name once.
-    private func tableLocked(_ name: UnsafeRawBufferPointer) -> MemtableKeyIndex {
+    private func tableLocked(_ name: UnsafeRawBufferPointer) -> Unmanaged<MemtableKeyIndex> {
         if let last = lastTable, last.name == ArenaBytes(name) { return last.table }
         let string = String(decoding: name, as: UTF8.self)
         let table = tables[string] ?? MemtableKeyIndex()
         tables[string] = table
-        lastTable = (ArenaBytes(arena.copy(name)), table)
-        return table
+        lastTable = (ArenaBytes(arena.copy(name)), Unmanaged.passUnretained(table))
+        return Unmanaged.passUnretained(table)
     }
 
     /// The newest version of `key` in `dimension` with `lsn <= snapshotLSN`: whether it is a
