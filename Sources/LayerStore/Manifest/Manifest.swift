@@ -46,6 +46,10 @@ struct Manifest: Equatable, Sendable {
         dimensions.first(where: { $0.name == name })?.segments ?? []
     }
 
+    /// Every manifest's generation is below this (2^63 − 1): a file named with a higher one
+    /// is damaged by definition, and a writer never publishes one.
+    static let generationLimit = UInt64.max / 2
+
     /// Checks the invariants in the file comment; a manifest that fails them is damaged.
     func isWellFormed() -> Bool {
         var previousName: String?
@@ -61,7 +65,7 @@ struct Manifest: Equatable, Sendable {
                 previous = segment
             }
         }
-        return generation >= 1 && generation < UInt64.max / 2 && checkpointLSN <= Limits.lsnMax
+        return generation >= 1 && generation < Manifest.generationLimit && checkpointLSN <= Limits.lsnMax
             && nextSegmentID < UInt64.max / 2
     }
 }

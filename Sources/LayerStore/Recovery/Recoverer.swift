@@ -113,13 +113,16 @@ package struct Recoverer {
     private func chooseManifest() throws(StoreError) -> Plan {
         let manifests = ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions)
         let generations = try manifests.generations()
+        // New generations count from the highest a manifest can have: a name at or above the
+        // limit is damaged (passed over below) and counting from it would overflow.
+        let highest = generations.first { $0 < Manifest.generationLimit } ?? 0
         var skipped: [RecoverReport.Finding] = []
         for generation in generations {
             let name = ManifestFormat.fileName(generation)
             do throws(StoreError) {
                 let manifest = try ManifestCodec.decode(try io.readWholeFile(layout.root + "/" + name), generation: generation, path: name)
                 let plan = Plan(manifest: manifest)
-                plan.highestGeneration = generations.first ?? 0
+                plan.highestGeneration = highest
                 plan.report.manifestChosen = name
                 plan.report.manifestsSkipped = skipped
                 plan.earlyQuarantine = skipped.map(\.file)
@@ -143,7 +146,7 @@ package struct Recoverer {
                 skipped.append(.init(file: name, offset: error.offset, message: error.message))
             }
         }
-        let plan = try rebuildManifest(highestGeneration: generations.first ?? 0)
+        let plan = try rebuildManifest(highestGeneration: highest)
         plan.report.manifestsSkipped = skipped
         plan.earlyQuarantine += skipped.map(\.file)
         return plan
@@ -181,6 +184,14 @@ package struct Recoverer {
 
     /// Carries out the plan: new segments, the manifest, then quarantine and clean-up.
     private func apply(_ plan: Plan) throws(StoreError) {
+        // A creation cut short between its mkdirs leaves wal/ without dims/ (or the reverse), and
+        // a rebuilt manifest then names a store that no open or flush can use: make them first.
+        var made = false
+        for directory in [layout.walDirectory, layout.dimensionsDirectory] where try io.kind(of: directory) == .missing {
+            try io.makeDirectory(directory, permissions: options.directoryPermissions)
+            made = true
+        }
+        if made { try io.syncDirectory(layout.root) }
         let writer = SegmentWriter(io: io, layout: layout, storeID: plan.manifest.storeID,
                                    blockByteCountTarget: options.blockByteCountTarget,
                                    filePermissions: options.filePermissions, directoryPermissions: options.directoryPermissions)
@@ -203,7 +214,11 @@ package struct Recoverer {
         try writeSalvagedSegments(plan, writer: writer)
         if plan.manifestChanged {
             var next = plan.manifest
-            next.generation = max(plan.highestGeneration, next.generation) + 1
+            let base = max(plan.highestGeneration, next.generation)
+            guard base + 2 < Manifest.generationLimit else {
+                throw StoreError(.limitExceeded, "manifest generations are exhausted: \(ManifestFormat.fileName(base)) leaves no room for two more")
+            }
+            next.generation = base + 1
             let manifests = ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions)
             try manifests.publish(next)
             var copy = next

@@ -2,14 +2,16 @@
 //! there (as ``CrashStateEnumerator`` picks them), recovers each state with a real writer open,
 //! and checks it.
 //!
-//! For a crash after entry `k` of the trace, with `a` commits acknowledged and `s` started
-//! before it, the recovered store must equal the workload's contents after `p` commits for some
-//! `a ≤ p ≤ s`: every acknowledged commit with its exact value, then possibly some commits
-//! that were written but not acknowledged, in order; never a gap, never a value not written.
-//! The open must succeed: every state is one the file system may leave, so a refusal (even a
-//! typed `corrupted`) is a bug. A read-only open before it must read the same contents. On a sample of the distinct disks, the raw state must also pass
-//! `verify` with no damage and a dry-run `recover` with nothing left to repair, and the
-//! recovered store must reopen to the same contents and verify clean.
+//! Commits are numbered in LSN order. For a crash after entry `k` of the trace, let `a` be one
+//! more than the highest commit acknowledged before it and `s` the number of commits that all
+//! started before it. The recovered store must equal the workload's contents after `p` commits
+//! for some `a ≤ p ≤ s`: every acknowledged commit with its exact value, then possibly some
+//! commits that were written but not acknowledged, in order; never a gap, never a value not
+//! written. The open must succeed: every state is one the file system may leave, so a refusal
+//! (even a typed `corrupted`) is a bug. A read-only open before it must read the same
+//! contents. On a sample of the distinct disks, the raw state must also pass `verify` with no
+//! damage and a dry-run `recover` with nothing left to repair, and the recovered store must
+//! reopen to the same contents and verify clean.
 //!
 //! Many states leave identical disks (a dropped write of zeros over zeros, a crash between two
 //! marks): each distinct disk is recovered once (keyed by ``DiskImage/digest``) and its result
@@ -21,7 +23,8 @@ import Foundation
 struct CrashStateChecker {
     struct Summary: CustomStringConvertible {
         var workload: String
-        /// Trace entries (disk operations and marks) and crash points (one after each, and one before all).
+        /// Trace entries (disk operations and marks), and crash points (one after each entry
+        /// from the end of the starting disk's record on).
         var traceCount = 0
         var crashPoints = 0
         /// (crash point, disk state) pairs checked.

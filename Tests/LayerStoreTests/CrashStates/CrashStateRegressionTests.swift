@@ -45,4 +45,24 @@ import Testing
         print("crash states checked: \(summary.statesChecked) [\(summary)]")
         #expect(summary.failureCount == 0, "\(summary.failures.joined(separator: "\n"))")
     }
+
+    /// A creation cut short after `mkdir wal/` and before `mkdir dims/` leaves `LOCK` and an
+    /// empty `wal/`. `layerstore recover` rebuilt a manifest for it but made no `dims/`: the
+    /// store opened, took commits, and then every flush failed (`mkdir dims/<name>`: ENOENT).
+    /// (With `dims/` and no `wal/`, every open failed.) Recovery now makes whichever is missing,
+    /// durably, before it publishes.
+    @Test(arguments: ["wal", "dims"])
+    func recoverOfAnInterruptedCreationLeavesAWorkingStore(made: String) throws {
+        var image = DiskImage()
+        image.addDirectory(at: "s")
+        image.addFile(at: "s/LOCK", bytes: [])
+        image.addDirectory(at: "s/" + made)
+        let workload = CrashWorkload(name: "recover-half-created-\(made)", options: CrashStateTests.options(), steps: [
+            .commit([.put("a", "1")]), .flush, .commit([.put("b", "2")]),
+        ])
+        let summary = CrashStateChecker(try workload.record(startingFrom: image, recoverFirst: true),
+                                        name: workload.name, configuration: .standard).run()
+        print("crash states checked: \(summary.statesChecked) [\(summary)]")
+        #expect(summary.failureCount == 0, "\(summary.failures.joined(separator: "\n"))")
+    }
 }

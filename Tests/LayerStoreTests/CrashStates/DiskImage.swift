@@ -75,6 +75,15 @@ struct DiskImage {
         apply(.write(inode: inode, offset: 0, bytes: bytes))
     }
 
+    /// Adds a directory at `path` (its parent must exist).
+    mutating func addDirectory(at path: String) {
+        var directory = 0
+        let parts = path.split(separator: "/").map(String.init)
+        for part in parts.dropLast() { directory = entries[directory]![part]! }
+        let inode = (Set(entries.keys).union(contents.keys).max() ?? 0) + 1
+        apply(.makeDirectory(directory: directory, name: parts.last!, inode: inode))
+    }
+
     /// Every path reachable from the root, in name order: (relative path, nil for a directory
     /// or the file's inode).
     func walk() -> [(path: String, file: Int?)] {
