@@ -123,6 +123,9 @@ struct DirectorySnapshot: Equatable, CustomStringConvertible {
             throw CocoaError(.fileReadNoSuchFile)
         }
         while let name = enumerator.nextObject() as? String {
+            // A live writer prepares its next WAL file in the background, under a temporary
+            // name nothing reads: it may appear or grow at any moment.
+            if name.hasPrefix("wal/spare-") { continue }
             let full = root + "/" + name
             var info = stat()
             guard lstat(full, &info) == 0 else { throw CocoaError(.fileReadUnknown) }

@@ -121,6 +121,7 @@ import Testing
         let io = FaultInjectingFileIO()
         let store = try Store(path: dir.child("s"), options: testOptions(), io: io)
         let model = try fill(store, seed: 5)
+        store.writer!.withLock { $0.wal.waitForSparePreparation() }  // (no file appears meanwhile)
         let files = dir.files(under: "s")
         io.availableOverride = 1000
         do { _ = try store.compact(); Issue.record("compacted without space") } catch {

@@ -207,6 +207,8 @@ import Testing
         try writer.delete(forKey: "key-3", in: "d")
         // A torn record at the tail (as if the writer were mid-append): skipped, not truncated.
         let wal = path + "/wal/" + walFiles(path).last!
+        // (The writer's spare WAL file, prepared in the background, must not change meanwhile.)
+        writer.writer!.withLock { $0.wal.waitForSparePreparation() }
         let snapshotBefore = dir.files(under: "s").map { ($0, ByteSurgery.read(path + "/" + $0)) }
         var ro = testOptions()
         ro.readOnly = true
