@@ -69,8 +69,7 @@ extension Store {
         next.checkpointLSN = lastLSN
         var opened: [String: Segment] = [:]
         for dimension in memtable.dimensionNames.sorted() {
-            let entries = memtable.allVersions(in: dimension)
-            guard !entries.isEmpty else { continue }
+            guard let summary = memtable.summary(of: dimension) else { continue }
             if next.segments(of: dimension).count >= Limits.segmentsPerDimensionMax {
                 throw StoreError(.limitExceeded, "dimension \(dimension) has \(Limits.segmentsPerDimensionMax) segments: compact it before flushing more")
             }
@@ -82,7 +81,13 @@ extension Store {
                 return id
             }
             next.nextSegmentID = id + 1
-            let (descriptor, segmentPath) = try segmentWriter.write(entries, dimension: dimension, id: id)
+            let (descriptor, segmentPath) = try segmentWriter.write(
+                dimension: dimension, id: id, lsnRange: summary.lsnRange, recordCount: UInt64(summary.versionCount)
+            ) { (builder) throws(StoreError) in
+                try memtable.forEachVersion(in: dimension) { (key, lsn, isDelete, value) throws(StoreError) in
+                    try builder.add(key: key, lsn: lsn, isDelete: isDelete, value: value)
+                }
+            }
             // Paired check: the new file maps and reads back as the descriptor says.
             let segment = try Segment(io: io, path: segmentPath, storeID: storeID, id: id, version: 1,
                                       listed: (descriptor, dimension), manager: mmap,

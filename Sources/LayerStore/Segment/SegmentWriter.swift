@@ -27,25 +27,38 @@ struct SegmentWriter {
                 count += 1
             }
         }
-        precondition(count > 0, "a segment holds at least one record")
-        var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: version, dimension: dimension,
-                                     baseLSN: minLSN, blockByteCountTarget: blockByteCountTarget, codec: codec)
-        for entry in entries {
-            for version in entry.versions {
-                try entry.key.withBytes { (key) throws(StoreError) in
-                    try version.value.withBytes { (value) throws(StoreError) in
-                        try builder.add(key: key, lsn: version.lsn, isDelete: version.isDelete, value: value)
+        return try write(dimension: dimension, id: id, version: version, codec: codec, newestRecordTime: newestRecordTime,
+                         lsnRange: (minLSN, maxLSN), recordCount: count) { (builder) throws(StoreError) in
+            for entry in entries {
+                for version in entry.versions {
+                    try entry.key.withBytes { (key) throws(StoreError) in
+                        try version.value.withBytes { (value) throws(StoreError) in
+                            try builder.add(key: key, lsn: version.lsn, isDelete: version.isDelete, value: value)
+                        }
                     }
                 }
             }
         }
+    }
+
+    /// Builds segment (`id`, `version`) of `dimension` from the records `fill` adds (key order,
+    /// versions newest first; exactly `recordCount` of them, LSNs within `lsnRange`), writes
+    /// it durably, and returns its manifest entry and path. The records go straight from their
+    /// source into the segment: a flush copies no key or value on the way.
+    func write(dimension: String, id: UInt64, version: UInt32 = 1, codec: UInt8 = SegmentFormat.codecNone,
+               newestRecordTime: UInt64? = nil, lsnRange: (min: LSN, max: LSN), recordCount: UInt64,
+               fill: (inout SegmentBuilder) throws(StoreError) -> Void) throws(StoreError) -> (descriptor: SegmentDescriptor, path: String) {
+        precondition(recordCount > 0 && lsnRange.min <= lsnRange.max, "a segment holds at least one record")
+        var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: version, dimension: dimension,
+                                     baseLSN: lsnRange.min, blockByteCountTarget: blockByteCountTarget, codec: codec)
+        try fill(&builder)
         // A rewrite keeps its records' age (cold tiering goes by it); new data is "now".
         let built = builder.finish(newestRecordTime: newestRecordTime ?? Syscalls.wallClockNanoseconds())
         let path = layout.segmentPath(dimension: dimension, id: id, version: version)
         try writeFile(built.bytes, path: path, dimension: dimension)
         let fileLength = built.count
-        let descriptor = SegmentDescriptor(id: id, version: version, codec: codec, minLSN: minLSN, maxLSN: maxLSN,
-                                           recordCount: count, fileLength: UInt64(fileLength))
+        let descriptor = SegmentDescriptor(id: id, version: version, codec: codec, minLSN: lsnRange.min, maxLSN: lsnRange.max,
+                                           recordCount: recordCount, fileLength: UInt64(fileLength))
         return (descriptor, path)
     }
 

@@ -134,8 +134,33 @@ final class Memtable: @unchecked Sendable {
         }
     }
 
-    /// Every key of `dimension` with all its versions, newest first, in key order: the input of a
-    /// flush. Only called on a frozen memtable.
+    /// The LSN range and version count of `dimension`, or `nil` if it has no entry.
+    func summary(of dimension: String) -> (lsnRange: (min: LSN, max: LSN), versionCount: Int)? {
+        lock.withLock {
+            guard let table = tables[dimension], table.keyCount > 0 else { return nil }
+            return ((table.minLSN, table.maxLSN), table.versions.count)
+        }
+    }
+
+    /// Calls `body` with every version of every key of `dimension`, in key order, newest first
+    /// per key, as views into the arena (valid during the call): the input of a flush, copied
+    /// nowhere on the way. Only called on a frozen memtable.
+    func forEachVersion(in dimension: String, _ body: (_ key: UnsafeRawBufferPointer, _ lsn: LSN, _ isDelete: Bool, _ value: UnsafeRawBufferPointer) throws(StoreError) -> Void) throws(StoreError) {
+        try lock.withLock { () throws(StoreError) in
+            guard let table = tables[dimension] else { return }
+            for entry in table.keysInOrder() {
+                var i = entry.newest
+                while i >= 0 {
+                    let v = table.versions[Int(i)]
+                    try body(entry.key, v.lsn, v.isDelete, v.value.buffer)
+                    i = v.older
+                }
+            }
+        }
+    }
+
+    /// Every key of `dimension` with all its versions, newest first, in key order (copied out).
+    /// Only called on a frozen memtable.
     func allVersions(in dimension: String) -> [MemKeyVersions] {
         lock.withLock {
             guard let table = tables[dimension] else { return [] }

@@ -39,6 +39,9 @@ final class MemtableKeyIndex {
     @exclusivity(unchecked) private var slots: UnsafeMutableBufferPointer<Slot>
     @exclusivity(unchecked) private(set) var versions: ContiguousArray<MemtableVersion> = []
     @exclusivity(unchecked) private(set) var keyCount = 0
+    /// The lowest and highest LSN of any version (0 while empty).
+    @exclusivity(unchecked) private(set) var minLSN: LSN = 0
+    @exclusivity(unchecked) private(set) var maxLSN: LSN = 0
     /// Occupied slots in key order, computed on demand; `nil` after a new key.
     @exclusivity(unchecked) private var sorted: [Int32]?
 
@@ -53,6 +56,8 @@ final class MemtableKeyIndex {
     /// must return bytes that live as long as the index.
     func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, version: MemtableVersion, copyKey: (UnsafeRawBufferPointer) -> UnsafeRawBufferPointer) {
         if (keyCount + 1) * 2 > slots.count { grow() }
+        if minLSN == 0 { minLSN = version.lsn }
+        maxLSN = max(maxLSN, version.lsn)
         var v = version
         let index = Int32(versions.count)
         let mask = slots.count - 1
