@@ -91,7 +91,7 @@ final class CommitterPool: @unchecked Sendable {
             var batch = WriteBatch()
             try! batch.put([UInt8](repeating: UInt8(t), count: 100), forKey: Array("committer-\(t)".utf8), in: "group")
             let mine = batch
-            let thread = Thread { [store, go, done, failures] in
+            let thread = Thread { [self] in
                 while true {
                     go[t].wait()
                     do { try store.commit(mine) } catch { failures.add(1, ordering: .relaxed) }

@@ -36,8 +36,8 @@ public enum MarkdownReport {
             guard cells.contains(where: { $0 != "–" }) else { continue }
             var vsPeer = "–"
             // A peer at (nearly) zero, e.g. LMDB's settle time, gives no meaningful ratio.
-            if let ours = run.median(Engines.layerStore, profile, metric.id), let best = run.bestPeer(profile, metric.id),
-               best.value > abs(ours) * 1e-3 {
+            if metric.peerComparable, let ours = run.median(Engines.layerStore, profile, metric.id),
+               let best = run.bestPeer(profile, metric.id), best.value > 0, abs(ours) / best.value < 1e4 {
                 vsPeer = "\(format(ours / best.value))× (\(Engines.display(best.engine)))"
             }
             var vsLimit = "–"

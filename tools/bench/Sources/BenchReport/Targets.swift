@@ -16,6 +16,12 @@ public enum Targets {
         if run.profiles.contains("small") {
             targets.append(ratio(run, "small: full scan GB/s vs LMDB's", "small", "scan16.gbps", against: "lmdb", goal: ">= 2", atLeast: 2))
         }
+        // A quick run's figures come from a fraction of the data: they indicate, they do not settle.
+        if run.quick {
+            for i in targets.indices where targets[i].holds != nil {
+                targets[i].note = "quick run, \(format(run.scale * 100))% of the data: indicative only" + (targets[i].note.map { "; " + $0 } ?? "")
+            }
+        }
         return targets
     }
 

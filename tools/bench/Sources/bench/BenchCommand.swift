@@ -14,7 +14,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "LayerStore vs LMDB, SQLite and RocksDB on the seed-280 workload, with the machine's limits.",
-        subcommands: [RunCommand.self, OpenChildCommand.self, CrashChildCommand.self],
+        subcommands: [RunCommand.self, ReportCommand.self, OpenChildCommand.self, CrashChildCommand.self],
         defaultSubcommand: RunCommand.self)
 
     /// Bad arguments exit with 2 and a clear message, not ArgumentParser's 64.
@@ -105,6 +105,35 @@ struct RunCommand: ParsableCommand {
         let chartPath = chart ?? json.map { ($0.hasSuffix(".json") ? String($0.dropLast(5)) : $0) + ".svg" }
         if let chartPath { try Data(SVGChart.render(result).utf8).write(to: URL(fileURLWithPath: chartPath)) }
         FileHandle.standardError.write(Data("bench: done in \(format(result.seconds)) s\(json.map { "; JSON \($0)" } ?? "")\(chartPath.map { "; chart \($0)" } ?? "")\n".utf8))
+    }
+}
+
+/// Re-renders a run's JSON (figures) as Markdown and SVG, with the targets computed again.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "report", abstract: "Render a run's JSON file again as Markdown (stdout) and an SVG chart.")
+    @Option(help: "The JSON file a run wrote.")
+    var json: String
+    @Option(help: "Write the Markdown report to this file too.")
+    var markdown: String?
+    @Option(help: "Write the chart (SVG) to this file.")
+    var chart: String?
+
+    func validate() throws {
+        guard FileManager.default.isReadableFile(atPath: json) else { throw ValidationError("--json \(json) is not a readable file") }
+    }
+
+    func run() throws {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let data = try Data(contentsOf: URL(fileURLWithPath: json))
+        guard var result = try? decoder.decode(RunResult.self, from: data) else {
+            throw ValidationError("\(json) is not a JSON file written by bench")
+        }
+        result.targets = Targets.compute(result)
+        let report = MarkdownReport.render(result)
+        print(report)
+        if let markdown { try Data(report.utf8).write(to: URL(fileURLWithPath: markdown)) }
+        if let chart { try Data(SVGChart.render(result).utf8).write(to: URL(fileURLWithPath: chart)) }
     }
 }
 
