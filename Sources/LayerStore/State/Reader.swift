@@ -89,6 +89,10 @@ enum Reader {
             if !entries.isEmpty { sources.append(ScanSource(entries, arena: arena)) }
         }
         let segments = state.segments[dimension] ?? []
+        if sources.isEmpty, segments.count == 1, segments[0].layout.maxLSN <= lsn {
+            try scanOne(segments[0], prefix: prefix, body)
+            return
+        }
         try prefix.withBytes { (p) throws(StoreError) in
             for segment in segments { sources.append(ScanSource(try SegmentCursor(segment: segment, from: p))) }
             for i in sources.indices { try sources[i].advance(lsn: lsn) }
@@ -115,6 +119,43 @@ enum Reader {
             }
         }
         withExtendedLifetime((arena, segments)) {}
+    }
+
+    /// The common case of a scan: one segment, no memtable entries, every record visible (a
+    /// flushed or compacted dimension). No merge: the cursor's records go straight to `body`,
+    /// each key's older versions skipped by comparing it with the previous key.
+    private static func scanOne(_ segment: Segment, prefix: [UInt8], _ body: (_ key: RawSpan, _ value: RawSpan) -> Bool) throws(StoreError) {
+        try prefix.withBytes { (p) throws(StoreError) in
+            var cursor = try SegmentCursor(segment: segment, from: p)
+            var previous = UnsafeRawBufferPointer(start: nil, count: 0)
+            while let record = try cursor.next() {
+                // Versions of a key are adjacent, newest first: only the first counts.
+                if keysEqual(record.key, previous) { continue }
+                previous = record.key
+                if !p.isEmpty && !hasPrefix(record.key, p) { return }
+                if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return }
+            }
+        }
+    }
+
+    /// Whether two keys are the same bytes; inline, eight bytes at a time (keys are short, and
+    /// a scan asks once per record).
+    @inline(__always)
+    static func keysEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let n = a.count
+        guard n == b.count else { return false }
+        guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return n == 0 && b.count == 0 }
+        var i = 0
+        // Safe: every load lies inside both buffers (`i + 8 <= n`, then single bytes below `n`).
+        while i + 8 <= n {
+            if pa.loadUnaligned(fromByteOffset: i, as: UInt64.self) != pb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i += 8
+        }
+        while i < n {
+            if pa.load(fromByteOffset: i, as: UInt8.self) != pb.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
     }
 
     @inline(__always)
