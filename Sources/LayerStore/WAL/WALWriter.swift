@@ -140,12 +140,13 @@ final class WALWriter {
     /// Gives back the preallocated space behind the last record (at a clean close: the file is
     /// synced and nothing more will be appended to it).
     func trimAndClose() throws(StoreError) {
+        // A closed store leaves no spare behind, whatever else happens here.
+        defer { spares.close() }
         guard failure == nil, let file = current else { return }
         try sync()
         try io.truncate(file.fd, path: file.path, length: appendOffset)
         try io.sync(file.fd, path: file.path)
         current = nil
-        spares.close()
     }
 
     private func createFile(minimumByteCount: Int64) throws(StoreError) -> WALFile {

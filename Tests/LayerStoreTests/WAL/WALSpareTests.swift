@@ -77,6 +77,17 @@ import Testing
         try store.close()
     }
 
+    @Test func aCleanCloseLeavesNoSpareEvenAfterARoll() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let store = try Store(path: path, options: testOptions())
+        try store.put("a", forKey: "k", in: "d")
+        store.writer!.withLock { $0.wal.waitForSparePreparation() }
+        try store.flush()  // rolls: no current file when the store closes
+        try store.close()
+        #expect(!names(path + "/wal").contains { $0.hasSuffix(StoreLayout.tempSuffix) }, "\(names(path + "/wal"))")
+    }
+
     @Test func aLeftoverSpareIsRemovedByAWriterOpenAndByRecoverButNotByAReader() throws {
         let dir = TemporaryDirectory()
         let path = dir.child("s")
