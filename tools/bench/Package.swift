@@ -7,7 +7,13 @@
 // - Microbenchmarks of the hot paths with malloc counts (ordo-one/benchmark):
 //     swift package --package-path tools/bench benchmark --no-progress
 
+import Foundation
 import PackageDescription
+
+/// SwiftPM names a path dependency after its directory, so the root package's identity is the
+/// name of the clone's directory (`main` here, anything in another checkout).
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let rootPackage = root.lastPathComponent.lowercased()
 
 let strictSettings: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
@@ -39,8 +45,8 @@ let package = Package(
             name: "bench",
             dependencies: [
                 "BenchReport", "CLMDB", "CSQLite", "CRocksDB", "CBenchXXHash", "CBenchLZ4",
-                .product(name: "LayerStore", package: "main"),
-                .product(name: "LayerStoreWorkload", package: "main"),
+                .product(name: "LayerStore", package: rootPackage),
+                .product(name: "LayerStoreWorkload", package: rootPackage),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
@@ -49,14 +55,14 @@ let package = Package(
             name: "BenchReportTests",
             dependencies: [
                 "BenchReport",
-                .product(name: "LayerStoreWorkload", package: "main"),
+                .product(name: "LayerStoreWorkload", package: rootPackage),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "LayerStoreBenchmarks",
             dependencies: [
-                .product(name: "LayerStore", package: "main"),
+                .product(name: "LayerStore", package: rootPackage),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/LayerStoreBenchmarks",
