@@ -27,7 +27,17 @@ struct RecoverCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.") var json = false
 
     func run() throws {
-        let report = try Recoverer.run(path: path.store, dryRun: dryRun, salvage: salvage)
+        let bar = ProgressBar(label: "recover", enabled: !json)
+        let report: RecoverReport
+        do throws(StoreError) {
+            report = try Recoverer.run(path: path.store, dryRun: dryRun, salvage: salvage) { progress in
+                bar.update(done: progress.doneByteCount, total: progress.totalByteCount, item: progress.item)
+            }
+        } catch {
+            bar.finish()
+            throw error
+        }
+        bar.finish()
         if json {
             try printJSON(report)
         } else {

@@ -7,11 +7,15 @@ extension Recoverer {
     func checkSegments(_ plan: Plan) throws(StoreError) {
         let mmap = MmapManager()
         var listed: Set<String> = []
+        let total = plan.manifest.dimensions.reduce(0) { $0 + $1.segments.reduce(0) { $0 + Int($1.fileLength) } }
+        var done = 0
         for dimension in plan.manifest.dimensions {
             for d in dimension.segments {
                 let file = "dims/\(dimension.name)/" + SegmentName.fileName(id: d.id, version: d.version)
                 listed.insert(file)
+                progress?(RecoverProgress(doneByteCount: done, totalByteCount: total, item: file))
                 try checkSegment(d, dimension: dimension.name, file: file, plan: plan, mmap: mmap)
+                done += Int(d.fileLength)
             }
         }
         let referenced = listed.union(plan.alsoReferenced)

@@ -23,14 +23,16 @@ package struct Recoverer {
     let options: StoreOptions
     let dryRun: Bool
     let salvage: Bool
+    /// Called on this thread as the run goes on (for a progress bar).
+    var progress: ((RecoverProgress) -> Void)? = nil
 
     /// Recovers the store at `path` and reports what was found and done.
     /// - Throws: `storeNotFound`/`notAStore` for a path that holds no store, `locked` while a
     ///   writer holds it, `unsupportedFormat` for a newer store, I/O errors. Damage is not an
     ///   error: it is in the report.
     package static func run(path: String, dryRun: Bool, salvage: Bool, options: StoreOptions = StoreOptions(),
-                            io: any FileIO = SystemFileIO()) throws(StoreError) -> RecoverReport {
-        let recoverer = Recoverer(io: io, layout: StoreLayout(path), options: options, dryRun: dryRun, salvage: salvage)
+                            io: any FileIO = SystemFileIO(), progress: ((RecoverProgress) -> Void)? = nil) throws(StoreError) -> RecoverReport {
+        let recoverer = Recoverer(io: io, layout: StoreLayout(path), options: options, dryRun: dryRun, salvage: salvage, progress: progress)
         return try recoverer.run()
     }
 
@@ -77,8 +79,14 @@ package struct Recoverer {
         plan.report.salvage = salvage
         try findTemporaryFiles(plan)
         try checkSegments(plan)
+        let total = plan.manifest.dimensions.reduce(0) { $0 + $1.segments.reduce(0) { $0 + Int($1.fileLength) } }
+        progress?(RecoverProgress(doneByteCount: total, totalByteCount: total, item: "wal/"))
         try analyseWAL(plan)
-        if !dryRun { try apply(plan) }
+        if !dryRun {
+            progress?(RecoverProgress(doneByteCount: total, totalByteCount: total, item: "applying"))
+            try apply(plan)
+        }
+        progress?(RecoverProgress(doneByteCount: total, totalByteCount: total, item: "checking the result"))
         plan.report.dimensionsAffected.sort()
         plan.report.checkpointLSN = plan.manifest.checkpointLSN
         plan.report.consistent = plan.report.damageRemaining.isEmpty && (dryRun || opensCleanly())
