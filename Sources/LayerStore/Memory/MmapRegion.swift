@@ -65,6 +65,9 @@ package final class MmapRegion: @unchecked Sendable {
 
     /// Tells the kernel how the region will be read.
     package func advise(_ advice: MmapManager.Advice) {
+        // A new mapping already has the default advice: no system call for it (an open maps
+        // every segment, and each call counts there).
+        guard advice != .normal else { return }
         Syscalls.advise(base, length: count, advice: advice.rawValue)
     }
 }
