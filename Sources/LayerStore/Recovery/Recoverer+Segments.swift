@@ -7,7 +7,7 @@ extension Recoverer {
     func checkSegments(_ plan: Plan) throws(StoreError) {
         let mmap = MmapManager()
         var listed: Set<String> = []
-        let total = plan.manifest.dimensions.reduce(0) { $0 + $1.segments.reduce(0) { $0 + Int($1.fileLength) } }
+        let total = RecoverProgress.listedByteCount(plan.manifest)
         var done = 0
         for dimension in plan.manifest.dimensions {
             for d in dimension.segments {
@@ -15,7 +15,7 @@ extension Recoverer {
                 listed.insert(file)
                 progress?(RecoverProgress(doneByteCount: done, totalByteCount: total, item: file))
                 try checkSegment(d, dimension: dimension.name, file: file, plan: plan, mmap: mmap)
-                done += Int(d.fileLength)
+                done = RecoverProgress.adding(done, d.fileLength)
             }
         }
         let referenced = listed.union(plan.alsoReferenced)

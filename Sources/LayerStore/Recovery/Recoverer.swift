@@ -79,7 +79,7 @@ package struct Recoverer {
         plan.report.salvage = salvage
         try findTemporaryFiles(plan)
         try checkSegments(plan)
-        let total = plan.manifest.dimensions.reduce(0) { $0 + $1.segments.reduce(0) { $0 + Int($1.fileLength) } }
+        let total = RecoverProgress.listedByteCount(plan.manifest)
         progress?(RecoverProgress(doneByteCount: total, totalByteCount: total, item: "wal/"))
         try analyseWAL(plan)
         if !dryRun {

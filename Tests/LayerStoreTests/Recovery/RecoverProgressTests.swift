@@ -23,4 +23,16 @@ import Testing
         #expect(seen.map(\.item).suffix(3) == ["wal/", "applying", "checking the result"])
         #expect(seen.last!.doneByteCount == segmentBytes)
     }
+
+    @Test func lengthsNoFileHasSaturateInsteadOfTrapping() {
+        #expect(RecoverProgress.adding(5, 7) == 12)
+        #expect(RecoverProgress.adding(5, UInt64.max) == Int.max)
+        #expect(RecoverProgress.adding(Int.max - 1, 2) == Int.max)
+        var manifest = Manifest.initial(storeID: 1)
+        manifest.dimensions = [ManifestDimension(name: "d", segments: [
+            SegmentDescriptor(id: 1, version: 1, codec: 0, minLSN: 1, maxLSN: 1, recordCount: 1, fileLength: UInt64.max),
+            SegmentDescriptor(id: 2, version: 1, codec: 0, minLSN: 2, maxLSN: 2, recordCount: 1, fileLength: 10),
+        ])]
+        #expect(RecoverProgress.listedByteCount(manifest) == Int.max)
+    }
 }
