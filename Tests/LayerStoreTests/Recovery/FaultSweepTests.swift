@@ -80,5 +80,6 @@ import Testing
             n += n < 40 ? 1 : 7
         }
         #expect(injected > 0, "\(operation) was never reached")
+        print("fault sweep: \(operation): \(injected) faults injected, each followed by a clean reopen")
     }
 }
