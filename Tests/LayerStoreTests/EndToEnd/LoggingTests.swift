@@ -43,7 +43,7 @@ import Testing
             try store.close()
         }
         // A crash artefact: bytes behind the last record that no record proves durable.
-        let wal = try #require(dir.files(under: "s/wal").last)
+        let wal = try #require(dir.files(under: "s/wal").filter { $0.hasSuffix(".wal") }.last)
         let handle = try #require(FileHandle(forWritingAtPath: path + "/wal/" + wal))
         handle.seekToEndOfFile()
         handle.write(Data(repeating: 0xAB, count: 100))
