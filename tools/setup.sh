@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Installs the Debian packages LayerStore builds against, if any is missing.
+# Installs the Debian packages LayerStore builds against, if any is missing, plus any package
+# named as an argument (tools/bench/setup.sh names the benchmark's peers).
 # Safe to run again: it does nothing when everything is present.
 set -euo pipefail
 need=()
-for pkg in liblz4-dev libxxhash-dev pkg-config; do
+for pkg in liblz4-dev libxxhash-dev pkg-config "$@"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then
