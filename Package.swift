@@ -33,9 +33,11 @@ let package = Package(
             pkgConfig: "liblz4",
             providers: [.apt(["liblz4-dev"])]
         ),
+        // A header-only module: the software prefetch the hash tables use.
+        .systemLibrary(name: "CPrefetch"),
         .target(
             name: "LayerStore",
-            dependencies: ["CXXHash", "CLZ4", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CXXHash", "CLZ4", "CPrefetch", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(

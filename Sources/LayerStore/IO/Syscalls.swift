@@ -150,6 +150,14 @@ enum Syscalls {
         return .success(pointer)
     }
 
+    /// The corresponding C function is `mmap(2)` of private anonymous memory: zero-filled pages
+    /// the kernel provides on first touch.
+    static func mapAnonymous(length: Int) -> Result<UnsafeMutableRawPointer, Errno> {
+        let pointer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let pointer, pointer != MAP_FAILED else { return .failure(Errno(errno)) }
+        return .success(pointer)
+    }
+
     /// The corresponding C function is `munmap(2)`.
     static func unmap(_ pointer: UnsafeMutableRawPointer, length: Int) {
         let result = munmap(pointer, length)

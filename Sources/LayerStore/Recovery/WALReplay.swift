@@ -52,11 +52,11 @@ enum WALReplay {
                 throw StoreError.corrupted("WAL file starts at LSN \(header.baseLSN), expected \(expected)", path: path, offset: 0)
             }
             var fileNext = header.baseLSN
-            let end = try scan(io: io, path: path, size: size, header: header, mmap: mmap, mapped: truncateTornTail) { record in
+            let end = try scan(io: io, path: path, size: size, header: header, mmap: mmap, mapped: truncateTornTail) { record, owner in
                 let last = record.firstLSN + LSN(record.operationCount) - 1
                 fileNext = last + 1
                 guard record.firstLSN > checkpointLSN else { return }
-                memtable.apply(payload: record.payload, count: record.operationCount, firstLSN: record.firstLSN)
+                memtable.apply(payload: record.payload, count: record.operationCount, firstLSN: record.firstLSN, owner: owner)
                 if firstReplayed == nil { firstReplayed = record.firstLSN }
                 report.replayedRecordCount += 1
                 report.replayedOperationCount += record.operationCount
@@ -119,22 +119,26 @@ enum WALReplay {
         return (header, size)
     }
 
-    /// Maps one WAL file and reads its records.
     /// Reads one WAL file's records. A writer (which holds the lock: nobody else changes the
     /// file) maps it; a read-only opener reads a copy, because the live writer may truncate
     /// the file (a roll gives back its preallocated tail) and a mapping past the new end would
     /// fault (SIGBUS). A copy that comes up short just ends there, like a torn tail.
+    ///
+    /// `body` also gets the object that keeps the record's bytes alive (the mapping or the
+    /// copy): the memtable keeps it and points into it rather than copying every record. A
+    /// replayed file is never written again (new writes go to a new file; a torn tail is cut
+    /// after the last record kept), so the bytes stay as they were.
     private static func scan(io: any FileIO, path: String, size: Int64, header: WALHeader, mmap: MmapManager,
-                             mapped: Bool, _ body: (WALRecord) -> Void) throws(StoreError) -> WALEnd {
+                             mapped: Bool, _ body: (WALRecord, AnyObject) -> Void) throws(StoreError) -> WALEnd {
         let fd = try io.open(path, [], permissions: 0)
         defer { io.close(fd) }
         if mapped {
             let region = try MmapRegion(io: io, fd: fd, path: path, count: Int(size), manager: mmap)
             region.advise(.sequential)
-            return withExtendedLifetime(region) { WALReader.records(region.bytes, header: header, body) }
+            return withExtendedLifetime(region) { WALReader.records(region.bytes, header: header) { body($0, region) } }
         }
-        var bytes = [UInt8](repeating: 0, count: Int(size))
-        let count = try bytes.withMutableBytes { (raw) throws(StoreError) -> Int in
+        let copy = WALCopy(byteCount: Int(size))
+        let count = try copy.bytes.withMutableBytes { (raw) throws(StoreError) -> Int in
             var done = 0
             while done < raw.count {
                 let n = try io.read(fd, path: path, into: UnsafeMutableRawBufferPointer(rebasing: raw[done...]), at: Int64(done))
@@ -143,8 +147,15 @@ enum WALReplay {
             }
             return done
         }
-        return bytes.withUnsafeBytes { raw in
-            WALReader.records(UnsafeRawBufferPointer(rebasing: raw[0..<count]), header: header, body)
+        return copy.bytes.withUnsafeBytes { raw in
+            WALReader.records(UnsafeRawBufferPointer(rebasing: raw[0..<count]), header: header) { body($0, copy) }
         }
     }
+}
+
+/// A WAL file read into memory by a read-only opener, kept alive by the memtable that points
+/// into it. Its bytes are written once, before any record is handed out, and never again.
+private final class WALCopy {
+    var bytes: [UInt8]
+    init(byteCount: Int) { bytes = [UInt8](repeating: 0, count: byteCount) }
 }

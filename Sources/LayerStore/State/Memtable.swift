@@ -6,7 +6,8 @@
 //!   flushed data (the common case) never take it — ``isEmpty`` is a lock-free check.
 //! - Keys and values are copied into the memtable's arena once and never move: a lookup hands
 //!   out a view of the arena (valid while the memtable is alive), and an insert allocates nothing
-//!   in the steady state but arena chunks.
+//!   in the steady state but arena chunks. A WAL replay instead keeps the WAL's mapping (or
+//!   its copy) alive and points into it: those bytes never change either.
 //! - A key's versions are kept in ascending LSN order; a reader at snapshot LSN `L` sees the
 //!   newest version with `lsn <= L`. Entries above every snapshot's LSN (appended, not yet
 //!   durable) are therefore invisible until the commit is acknowledged.
@@ -46,6 +47,10 @@ final class Memtable: @unchecked Sendable {
     @exclusivity(unchecked) private var minLSNStorage: LSN = 0
     @exclusivity(unchecked) private var maxLSNStorage: LSN = 0
     @exclusivity(unchecked) private var byteCountStorage = 0
+    /// What keeps borrowed payloads alive (WAL mappings a replay applied in place).
+    @exclusivity(unchecked) private var payloadOwners: [AnyObject] = []
+    /// The key hashes of the batch being applied (reused from batch to batch).
+    @exclusivity(unchecked) private var batchHashes: [UInt64] = []
     private let entryCount = Atomic<Int>(0)
 
     /// Approximate bytes held per entry beyond key and value, for the flush threshold.
@@ -73,15 +78,37 @@ final class Memtable: @unchecked Sendable {
 
     /// Inserts a decoded batch whose first operation has LSN `firstLSN`.
     /// - Precondition: the payload was validated (``decodeBatchPayload(_:count:_:)``).
-    func apply(payload: UnsafeRawBufferPointer, count: Int, firstLSN: LSN) {
+    ///
+    /// Two passes: the first hashes every key and prefetches the filter word and the index slot
+    /// each key lands on, the second inserts. In a large memtable both sit in memory the cache
+    /// does not hold, and one miss after another made a WAL replay of small records wait on
+    /// memory for most of its time; prefetches let the core keep many misses in flight, and the
+    /// second pass finds the lines in cache.
+    ///
+    /// - Parameter owner: when given, the payload's bytes stay valid and unchanged as long as
+    ///   `owner` lives, and the memtable keeps `owner` instead of copying them (a replay's WAL
+    ///   mapping: the bytes are in the page cache already, and a copy of hundreds of MiB into
+    ///   fresh memory was a large part of an open after a crash). Otherwise keys and values
+    ///   are copied into the arena.
+    func apply(payload: UnsafeRawBufferPointer, count: Int, firstLSN: LSN, owner: AnyObject? = nil) {
         lock.withLock {
-            let ok = decodeBatchPayload(payload, count: count) { index, op in
+            if let owner, payloadOwners.last !== owner { payloadOwners.append(owner) }
+            let arena: ByteArena? = owner == nil ? self.arena : nil
+            batchHashes.removeAll(keepingCapacity: true)
+            let decoded = decodeBatchPayload(payload, count: count) { _, op in
+                let hash = Checksum.keyHash(op.key)
+                batchHashes.append(hash)
+                filter.prefetch(hash: hash)
+                tableLocked(op.dimension)._withUnsafeGuaranteedRef { $0.prefetch(hash: hash) }
+            }
+            let ok = decoded && decodeBatchPayload(payload, count: count) { index, op in
                 let lsn = firstLSN + LSN(index)
                 let table = tableLocked(op.dimension)
-                let version = MemtableVersion(lsn: lsn, value: ArenaBytes(arena.copy(op.value)), isDelete: op.isDelete, older: -1)
-                let hash = Checksum.keyHash(op.key)
+                let value = arena?.copy(op.value) ?? op.value
+                let version = MemtableVersion(lsn: lsn, value: ArenaBytes(value), isDelete: op.isDelete, older: -1)
+                let hash = batchHashes[index]
                 filter.insert(hash: hash)
-                table._withUnsafeGuaranteedRef { $0.insert(op.key, hash: hash, version: version) { arena.copy($0) } }
+                table._withUnsafeGuaranteedRef { $0.insert(op.key, hash: hash, version: version, arena: arena) }
                 byteCountStorage += op.key.count + op.value.count + Memtable.entryOverheadByteCount
                 if minLSNStorage == 0 { minLSNStorage = lsn }
                 assert(lsn > maxLSNStorage, "memtable LSNs must increase")
@@ -138,7 +165,7 @@ final class Memtable: @unchecked Sendable {
     func summary(of dimension: String) -> (lsnRange: (min: LSN, max: LSN), versionCount: Int)? {
         lock.withLock {
             guard let table = tables[dimension], table.keyCount > 0 else { return nil }
-            return ((table.minLSN, table.maxLSN), table.versions.count)
+            return ((table.minLSN, table.maxLSN), table.versionCount)
         }
     }
 
@@ -151,7 +178,7 @@ final class Memtable: @unchecked Sendable {
             for entry in table.keysInOrder() {
                 var i = entry.newest
                 while i >= 0 {
-                    let v = table.versions[Int(i)]
+                    let v = table.version(at: Int(i))
                     try body(entry.key, v.lsn, v.isDelete, v.value.buffer)
                     i = v.older
                 }

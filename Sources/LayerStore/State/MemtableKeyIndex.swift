@@ -4,15 +4,24 @@
 //! Why not `[ArenaBytes: Versions]`: a dictionary hashes every key with SipHash through the
 //! generic `Hasher` (a quarter of a replay's instructions), checks exclusivity on every access
 //! of a class's dictionary, and keeps each key's versions in an array of its own. Here a key is
-//! hashed once with XXH3, the hash is kept (growing never hashes again), and versions are
-//! appended to one array, chained newest to oldest.
+//! hashed once with XXH3, 32 bits of the hash are kept (growing never hashes again), and
+//! versions are appended to one table, chained newest to oldest.
+//!
+//! Layout, for a replay of millions of small records (every byte here is memory the kernel
+//! must fault in and clear): a slot is 8 bytes, the kept hash and the newest version; the key
+//! itself is reached through that version. Versions live in fixed chunks that never move, so
+//! growing copies nothing. Both come zeroed from ``ZeroedPages``, and all zeros is empty.
 //!
 //! Invariants:
-//! - At most half the slots are used, so every probe ends at an empty slot.
-//! - A key's versions are appended in ascending LSN order; `newest` names the last one and
-//!   each version names the next older one (`-1`: none).
-//! - Keys and values live in the arena, which outlives the index.
+//! - At most 70% of the slots are used, so every probe ends at an empty slot.
+//! - A key's versions are appended in ascending LSN order; a slot names the last one and each
+//!   version names the next older one (`-1`: none). Every version of a key holds the key bytes
+//!   of its first version.
+//! - Keys and values live in the memtable's arena, or in a WAL mapping the memtable keeps, either
+//!   of which outlives the index.
 //! Not synchronised: the owning ``Memtable`` calls it with its lock held.
+
+import CPrefetch
 
 /// One version of a key.
 struct MemtableVersion {
@@ -25,19 +34,36 @@ struct MemtableVersion {
 
 /// The hash table of one memtable dimension.
 final class MemtableKeyIndex {
+    /// A slot: all zeros is empty.
     private struct Slot {
-        var hash: UInt64
-        /// The key in the arena; `nil` for an empty slot.
-        var key: UnsafeRawPointer?
-        var keyCount: Int32
-        /// The index in `versions` of the key's newest version.
-        var newest: Int32
+        /// The low 32 bits of the key's hash: where it probes from at any table size, and a
+        /// filter before the key's bytes are compared.
+        var hash: UInt32
+        /// 1 + the index of the key's newest version; 0 for an empty slot.
+        var newestPlusOne: Int32
     }
+
+    /// A version as stored: all zeros is never a stored version (LSNs start at 1).
+    private struct StoredVersion {
+        var lsn: LSN
+        var key: UnsafeRawPointer?
+        var value: UnsafeRawPointer?
+        var keyCount: UInt32
+        var valueCount: UInt32
+        var older: Int32
+        var isDelete: Bool
+    }
+
+    /// Versions per chunk: a chunk of 40-byte versions is about 2.5 MiB, huge-page sized.
+    private static let chunkShift = 16
+    private static let chunkMask = (1 << chunkShift) - 1
 
     // The storage is only reached through this class, with the memtable's lock held: the
     // dynamic exclusivity checks on these properties would only cost time.
     @exclusivity(unchecked) private var slots: UnsafeMutableBufferPointer<Slot>
-    @exclusivity(unchecked) private(set) var versions: ContiguousArray<MemtableVersion> = []
+    @exclusivity(unchecked) private var chunks: [UnsafeMutablePointer<StoredVersion>] = []
+    /// The number of versions stored.
+    @exclusivity(unchecked) private(set) var versionCount = 0
     @exclusivity(unchecked) private(set) var keyCount = 0
     /// The lowest and highest LSN of any version (0 while empty).
     @exclusivity(unchecked) private(set) var minLSN: LSN = 0
@@ -46,50 +72,102 @@ final class MemtableKeyIndex {
     @exclusivity(unchecked) private var sorted: [Int32]?
 
     init() {
-        slots = .allocate(capacity: 64)
-        slots.initialize(repeating: Slot(hash: 0, key: nil, keyCount: 0, newest: -1))
+        slots = Self.allocateSlots(64)
     }
 
-    deinit { slots.deallocate() }
+    deinit {
+        ZeroedPages.deallocate(UnsafeMutableRawBufferPointer(slots))
+        for chunk in chunks {
+            ZeroedPages.deallocate(UnsafeMutableRawBufferPointer(start: chunk, count: Self.chunkByteCount))
+        }
+    }
 
-    /// Adds a version of `key` (hashed to `hash`). A new key is copied with `copyKey`, which
-    /// must return bytes that live as long as the index.
-    func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, version: MemtableVersion, copyKey: (UnsafeRawBufferPointer) -> UnsafeRawBufferPointer) {
-        if (keyCount + 1) * 2 > slots.count { grow() }
+    private static var chunkByteCount: Int { MemoryLayout<StoredVersion>.stride << chunkShift }
+
+    private static func allocateSlots(_ count: Int) -> UnsafeMutableBufferPointer<Slot> {
+        let raw = ZeroedPages.allocate(byteCount: count * MemoryLayout<Slot>.stride)
+        return raw.bindMemory(to: Slot.self)
+    }
+
+    /// The stored version at `index`. - Precondition: `0 <= index < versionCount`.
+    @inline(__always)
+    private func stored(_ index: Int) -> UnsafeMutablePointer<StoredVersion> {
+        precondition(index >= 0 && index < versionCount, "memtable version index out of range")
+        return chunks[index >> Self.chunkShift] + (index & Self.chunkMask)
+    }
+
+    /// The version at `index`. - Precondition: `0 <= index < versionCount`.
+    func version(at index: Int) -> MemtableVersion {
+        let v = stored(index).pointee
+        return MemtableVersion(lsn: v.lsn, value: ArenaBytes(UnsafeRawBufferPointer(start: v.value, count: Int(v.valueCount))),
+                               isDelete: v.isDelete, older: v.older)
+    }
+
+    /// The key of the version at `index`.
+    @inline(__always)
+    private func key(ofVersion index: Int) -> UnsafeRawBufferPointer {
+        let v = stored(index)
+        return UnsafeRawBufferPointer(start: v.pointee.key, count: Int(v.pointee.keyCount))
+    }
+
+    private func append(_ v: StoredVersion) -> Int32 {
+        let index = versionCount
+        precondition(index < Int(Int32.max), "a memtable dimension holds at most 2^31 - 1 versions")
+        if index & Self.chunkMask == 0 {
+            let raw = ZeroedPages.allocate(byteCount: Self.chunkByteCount)
+            chunks.append(raw.baseAddress!.bindMemory(to: StoredVersion.self, capacity: 1 << Self.chunkShift))
+        }
+        versionCount += 1
+        stored(index).pointee = v
+        return Int32(index)
+    }
+
+    /// Adds a version of `key` (hashed to `hash`). A new key is copied into `arena`, or, with
+    /// no arena, kept where it is: the caller then keeps its bytes alive as long as the index.
+    func insert(_ key: UnsafeRawBufferPointer, hash: UInt64, version: MemtableVersion, arena: ByteArena?) {
+        if (keyCount + 1) * 10 > slots.count * 7 { grow() }
         if minLSN == 0 { minLSN = version.lsn }
         maxLSN = max(maxLSN, version.lsn)
-        var v = version
-        let index = Int32(versions.count)
-        let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while let existing = slots[i].key {
-            if slots[i].hash == hash, Int(slots[i].keyCount) == key.count,
-                compareKeys(UnsafeRawBufferPointer(start: existing, count: key.count), key) == 0 {
-                assert(versions[Int(slots[i].newest)].lsn < v.lsn, "versions of a key must be inserted in LSN order")
-                v.older = slots[i].newest
-                versions.append(v)
-                slots[i].newest = index
-                return
-            }
-            i = (i + 1) & mask
+        assert(version.lsn > 0, "LSNs start at 1")
+        var v = StoredVersion(lsn: version.lsn, key: nil, value: version.value.buffer.baseAddress, keyCount: UInt32(key.count),
+                              valueCount: UInt32(version.value.buffer.count), older: -1, isDelete: version.isDelete)
+        let hash32 = UInt32(truncatingIfNeeded: hash)
+        let (i, found) = probe(key, hash32: hash32)
+        if found {
+            let newest = Int(slots[i].newestPlusOne) - 1
+            assert(stored(newest).pointee.lsn < v.lsn, "versions of a key must be inserted in LSN order")
+            v.key = stored(newest).pointee.key
+            v.older = Int32(newest)
+            slots[i].newestPlusOne = append(v) + 1
+            return
         }
-        let stored = copyKey(key)
-        v.older = -1
-        versions.append(v)
-        slots[i] = Slot(hash: hash, key: stored.baseAddress, keyCount: Int32(key.count), newest: index)
+        v.key = (arena?.copy(key) ?? key).baseAddress
+        slots[i] = Slot(hash: hash32, newestPlusOne: append(v) + 1)
         keyCount += 1
         sorted = nil
     }
 
+    /// Asks the core to bring the slot `hash` starts probing at into the cache before an
+    /// insert (a hint: no effect on what the index holds).
+    @inline(__always)
+    func prefetch(hash: UInt64) {
+        let i = Int(UInt32(truncatingIfNeeded: hash)) & (slots.count - 1)
+        layerstore_prefetch(UnsafeRawPointer(slots.baseAddress! + i))
+    }
+
     /// The newest version of `key` with `lsn <= snapshotLSN`, or `nil`.
     func visible(_ key: UnsafeRawBufferPointer, hash: UInt64, at snapshotLSN: LSN) -> MemtableVersion? {
-        guard let slot = find(key, hash: hash) else { return nil }
-        return visible(from: slots[slot].newest, at: snapshotLSN)
+        let (slot, found) = probe(key, hash32: UInt32(truncatingIfNeeded: hash))
+        guard found else { return nil }
+        return visible(from: slots[slot].newestPlusOne - 1, at: snapshotLSN)
     }
 
     /// Every key in key order with its newest version's index.
     func keysInOrder() -> [(key: UnsafeRawBufferPointer, newest: Int32)] {
-        sortedSlots().map { (UnsafeRawBufferPointer(start: slots[Int($0)].key, count: Int(slots[Int($0)].keyCount)), slots[Int($0)].newest) }
+        sortedSlots().map { slot in
+            let newest = slots[Int(slot)].newestPlusOne - 1
+            return (key(ofVersion: Int(newest)), newest)
+        }
     }
 
     /// The first position in ``keysInOrder()`` whose key is `>= key`.
@@ -104,11 +182,11 @@ final class MemtableKeyIndex {
 
     /// The newest version with `lsn <= snapshotLSN` along the chain starting at `index`.
     func visible(from index: Int32, at snapshotLSN: LSN) -> MemtableVersion? {
-        var i = index
+        var i = Int(index)
         while i >= 0 {
-            let v = versions[Int(i)]
-            if v.lsn <= snapshotLSN { return v }
-            i = v.older
+            let v = stored(i)
+            if v.pointee.lsn <= snapshotLSN { return version(at: i) }
+            i = Int(v.pointee.older)
         }
         return nil
     }
@@ -116,35 +194,37 @@ final class MemtableKeyIndex {
     /// Every version along the chain starting at `index`, newest first.
     func chain(from index: Int32) -> [MemtableVersion] {
         var out: [MemtableVersion] = []
-        var i = index
+        var i = Int(index)
         while i >= 0 {
-            out.append(versions[Int(i)])
-            i = versions[Int(i)].older
+            let v = version(at: i)
+            out.append(v)
+            i = Int(v.older)
         }
         return out
     }
 
-    private func find(_ key: UnsafeRawBufferPointer, hash: UInt64) -> Int? {
+    /// The slot holding `key` (`found`), or the empty slot where it would go.
+    @inline(__always)
+    private func probe(_ key: UnsafeRawBufferPointer, hash32: UInt32) -> (slot: Int, found: Bool) {
         let mask = slots.count - 1
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while let existing = slots[i].key {
-            if slots[i].hash == hash, Int(slots[i].keyCount) == key.count,
-                compareKeys(UnsafeRawBufferPointer(start: existing, count: key.count), key) == 0 {
-                return i
+        var i = Int(hash32) & mask
+        while slots[i].newestPlusOne != 0 {
+            if slots[i].hash == hash32 {
+                let candidate = self.key(ofVersion: Int(slots[i].newestPlusOne) - 1)
+                if candidate.count == key.count && compareKeys(candidate, key) == 0 { return (i, true) }
             }
             i = (i + 1) & mask
         }
-        return nil
+        return (i, false)
     }
 
     private func sortedSlots() -> [Int32] {
         if let sorted { return sorted }
         var order: [Int32] = []
         order.reserveCapacity(keyCount)
-        for i in slots.indices where slots[i].key != nil { order.append(Int32(i)) }
+        for i in slots.indices where slots[i].newestPlusOne != 0 { order.append(Int32(i)) }
         order.sort { a, b in
-            compareKeys(UnsafeRawBufferPointer(start: slots[Int(a)].key, count: Int(slots[Int(a)].keyCount)),
-                        UnsafeRawBufferPointer(start: slots[Int(b)].key, count: Int(slots[Int(b)].keyCount))) < 0
+            compareKeys(key(ofVersion: Int(slots[Int(a)].newestPlusOne) - 1), key(ofVersion: Int(slots[Int(b)].newestPlusOne) - 1)) < 0
         }
         sorted = order
         return order
@@ -153,15 +233,14 @@ final class MemtableKeyIndex {
     /// Doubles the table, placing each key by its kept hash.
     private func grow() {
         let old = slots
-        slots = .allocate(capacity: old.count * 2)
-        slots.initialize(repeating: Slot(hash: 0, key: nil, keyCount: 0, newest: -1))
+        slots = Self.allocateSlots(old.count * 2)
         let mask = slots.count - 1
-        for slot in old where slot.key != nil {
-            var i = Int(truncatingIfNeeded: slot.hash) & mask
-            while slots[i].key != nil { i = (i + 1) & mask }
+        for slot in old where slot.newestPlusOne != 0 {
+            var i = Int(slot.hash) & mask
+            while slots[i].newestPlusOne != 0 { i = (i + 1) & mask }
             slots[i] = slot
         }
-        old.deallocate()
+        ZeroedPages.deallocate(UnsafeMutableRawBufferPointer(old))
         sorted = nil
     }
 }

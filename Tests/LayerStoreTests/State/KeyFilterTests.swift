@@ -29,8 +29,9 @@ import Testing
 
     @Test func sizesFollowTheMemtableBudget() {
         #expect(KeyFilter.bitCountLog2(forMemtableByteCount: 1 << 12) == 10)
-        #expect(KeyFilter.bitCountLog2(forMemtableByteCount: 64 << 20) == 24)
-        #expect(KeyFilter.bitCountLog2(forMemtableByteCount: 1 << 40) == 28)
+        #expect(KeyFilter.bitCountLog2(forMemtableByteCount: 64 << 20) == 22)
+        #expect(KeyFilter.bitCountLog2(forMemtableByteCount: 1 << 30) == 26)
+        #expect(KeyFilter.bitCountLog2(forMemtableByteCount: 1 << 40) == 26)
     }
 }
 

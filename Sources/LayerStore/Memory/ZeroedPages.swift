@@ -1,0 +1,46 @@
+//! Large zero-filled tables straight from the kernel: the memtable's hash slots and version
+//! chunks.
+//!
+//! Why: a replay of millions of small records builds tables of hundreds of MiB. From malloc,
+//! each 4 KiB page costs a fault and a clear on first touch, and the tables were also filled
+//! with their empty value before use. Anonymous mappings come zeroed (the empty value of both
+//! tables is all zeros, so nothing is written up front) and, from 2 MiB, are advised to use
+//! huge pages: one fault per 2 MiB instead of 512.
+//!
+//! Unsafe code: maps and unmaps raw memory; callers get the exact byte count they asked for
+//! and must hand back the same buffer.
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Zero-filled, page-aligned allocations for large tables.
+enum ZeroedPages {
+    /// Below this size an allocation comes from calloc: a mapping per small table would waste
+    /// most of a page and a system call.
+    static let mappingThreshold = 256 << 10
+
+    /// `byteCount` zeroed bytes, freed with ``deallocate(_:)``.
+    static func allocate(byteCount: Int) -> UnsafeMutableRawBufferPointer {
+        precondition(byteCount > 0, "an empty table needs no memory")
+        if byteCount < mappingThreshold {
+            guard let raw = calloc(1, byteCount) else { fatalError("out of memory allocating \(byteCount) bytes") }
+            return UnsafeMutableRawBufferPointer(start: raw, count: byteCount)
+        }
+        switch Syscalls.mapAnonymous(length: byteCount) {
+        case .success(let raw):
+            #if os(Linux)
+            if byteCount >= 2 << 20 { Syscalls.advise(raw, length: byteCount, advice: MADV_HUGEPAGE) }
+            #endif
+            return UnsafeMutableRawBufferPointer(start: raw, count: byteCount)
+        case .failure(let errno):
+            fatalError("out of memory mapping \(byteCount) bytes: \(errno)")
+        }
+    }
+
+    /// Gives back a buffer from ``allocate(byteCount:)``.
+    static func deallocate(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress else { return }
+        if buffer.count < mappingThreshold { free(base) } else { Syscalls.unmap(base, length: buffer.count) }
+    }
+}
