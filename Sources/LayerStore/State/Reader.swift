@@ -95,28 +95,8 @@ enum Reader {
         }
         try prefix.withBytes { (p) throws(StoreError) in
             for segment in segments { sources.append(ScanSource(try SegmentCursor(segment: segment, from: p))) }
-            for i in sources.indices { try sources[i].advance(lsn: lsn) }
-            while true {
-                var best = -1
-                for i in sources.indices {
-                    guard let current = sources[i].current else { continue }
-                    if best < 0 {
-                        best = i
-                    } else {
-                        let order = compareKeys(current.key, sources[best].current!.key)
-                        if order < 0 || (order == 0 && current.lsn > sources[best].current!.lsn) { best = i }
-                    }
-                }
-                guard best >= 0 else { return }
-                let record = sources[best].current!
-                guard hasPrefix(record.key, p) else { return }
-                for i in sources.indices {
-                    while let current = sources[i].current, compareKeys(current.key, record.key) == 0 {
-                        try sources[i].advance(lsn: lsn)
-                    }
-                }
-                if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return }
-            }
+            var merge = try ScanMerge(sources, lsn: lsn)
+            try merge.run(prefix: p, body)
         }
         withExtendedLifetime((arena, segments)) {}
     }
@@ -136,68 +116,5 @@ enum Reader {
                 if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return }
             }
         }
-    }
-
-    /// Whether two keys are the same bytes; inline, eight bytes at a time (keys are short, and
-    /// a scan asks once per record).
-    @inline(__always)
-    static func keysEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
-        let n = a.count
-        guard n == b.count else { return false }
-        guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return n == 0 && b.count == 0 }
-        var i = 0
-        // Safe: every load lies inside both buffers (`i + 8 <= n`, then single bytes below `n`).
-        while i + 8 <= n {
-            if pa.loadUnaligned(fromByteOffset: i, as: UInt64.self) != pb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
-            i += 8
-        }
-        while i < n {
-            if pa.load(fromByteOffset: i, as: UInt8.self) != pb.load(fromByteOffset: i, as: UInt8.self) { return false }
-            i += 1
-        }
-        return true
-    }
-
-    @inline(__always)
-    static func hasPrefix(_ key: UnsafeRawBufferPointer, _ prefix: UnsafeRawBufferPointer) -> Bool {
-        key.count >= prefix.count && compareKeys(UnsafeRawBufferPointer(rebasing: key[0..<prefix.count]), prefix) == 0
-    }
-}
-
-/// One ordered input of a scan, yielding the newest visible version of each key.
-private struct ScanSource {
-    private var cursor: SegmentCursor?
-    private var entries: [SegmentRecord]
-    private var next = 0
-    private var lastKey: UnsafeRawBufferPointer?
-    private(set) var current: SegmentRecord?
-
-    init(_ cursor: SegmentCursor) {
-        self.cursor = cursor
-        self.entries = []
-    }
-
-    /// Memtable entries (already one visible version per key), copied into `arena`.
-    init(_ memEntries: [MemEntry], arena: ByteArena) {
-        self.cursor = nil
-        self.entries = memEntries.map { e in
-            SegmentRecord(key: arena.copy(e.key), value: arena.copy(e.version.value), lsn: e.version.lsn, isDelete: e.version.isDelete)
-        }
-    }
-
-    mutating func advance(lsn: LSN) throws(StoreError) {
-        guard cursor != nil else {
-            current = next < entries.count ? entries[next] : nil
-            next += 1
-            return
-        }
-        while let record = try cursor!.next() {
-            if let lastKey, compareKeys(lastKey, record.key) == 0 { continue }
-            if record.lsn > lsn { continue }
-            lastKey = record.key
-            current = record
-            return
-        }
-        current = nil
     }
 }

@@ -1,0 +1,94 @@
+//! The forward walk's record decoder: the common record, decoded from its bytes with one bounds
+//! check instead of one per byte (Formats/segment.md § Blocks and records).
+//!
+//! A scan decodes every record of a dimension, so the generic decoder's cost per record
+//! (`Segment.record`: a bounds-checked `ByteReader` step per byte of each varint) is paid
+//! millions of times. Here a record whose header lies wholly inside the block is decoded with
+//! unchecked loads from a window checked once; anything else (a record within
+//! ``headerWindowByteCount`` bytes of the block's end, a non-minimal varint, a bad field) is
+//! left to `Segment.record`, which decodes it or throws the typed `corrupted` error.
+//!
+//! Invariants:
+//! - A record is returned only if it passes every check `Segment.record` makes: a known kind,
+//!   `1 ≤ keyLength ≤ keyByteCountMax`, `valueLength ≤ valueByteCountMax`, `lsnDelta ≤
+//!   maxLSN − minLSN`, key and value inside the block. So the two decoders agree on every
+//!   record the fast path accepts, and on damage the slow path names the error.
+//! - Every load lies inside `[offset, offset + headerWindowByteCount)`, checked against the
+//!   block's count before the first load.
+//!
+//! Unsafe code: unchecked loads inside that window.
+
+/// Decodes records of one segment's blocks; a trivial value, free to copy.
+struct RecordDecoder {
+    /// The longest record header with minimal varints: kind (1), keyLength ≤ 4096 (2 bytes),
+    /// valueLength ≤ 16 MiB (4 bytes), lsnDelta ≤ 2^62 (9 bytes).
+    static let headerWindowByteCount = 16
+
+    /// The segment's `minLSN`: a record's LSN is this plus its delta.
+    let minLSN: LSN
+    /// `maxLSN − minLSN`: the largest delta a record of the segment may carry.
+    let lsnDeltaMax: UInt64
+
+    init(_ layout: SegmentLayout) {
+        minLSN = layout.minLSN
+        lsnDeltaMax = layout.maxLSN - layout.minLSN  // no overflow: checkLayout has minLSN ≤ maxLSN
+    }
+
+    /// The record at `offset` of `block` and the offset after it, or `nil` if this decoder
+    /// leaves it to `Segment.record` (near the block's end, an unusual encoding, or damage).
+    /// - Precondition: `0 ≤ offset`.
+    @inline(__always)
+    func decode(_ block: UnsafeRawBufferPointer, at offset: Int) -> (record: SegmentRecord, next: Int)? {
+        let count = block.count
+        guard count &- offset >= Self.headerWindowByteCount else { return nil }
+        // Safe: a buffer of at least 16 bytes has a base address. Every load below is at
+        // `p + i` with `i < headerWindowByteCount`, and `offset + headerWindowByteCount <= count`
+        // was just checked.
+        let base = block.baseAddress.unsafelyUnwrapped
+        let p = base + offset
+        let kind = p.load(as: UInt8.self)
+        guard kind == SegmentFormat.recordPut || kind == SegmentFormat.recordTombstone else { return nil }
+        var i = 1
+        guard let keyLength = Self.varint(p, &i, byteCountMax: 2),
+            keyLength >= 1, keyLength <= UInt64(Limits.keyByteCountMax)
+        else { return nil }
+        let isDelete = kind == SegmentFormat.recordTombstone
+        var valueLength: UInt64 = 0
+        if !isDelete {
+            guard let v = Self.varint(p, &i, byteCountMax: 4), v <= UInt64(Limits.valueByteCountMax) else { return nil }
+            valueLength = v
+        }
+        guard let delta = Self.varint(p, &i, byteCountMax: 9), delta <= lsnDeltaMax else { return nil }
+        // No overflow (so wrapping arithmetic, without the checks): both lengths were bounded
+        // above, and `offset + i <= count`.
+        let keyStart = offset &+ i
+        let valueStart = keyStart &+ Int(truncatingIfNeeded: keyLength)
+        let end = valueStart &+ Int(truncatingIfNeeded: valueLength)
+        guard end <= count else { return nil }
+        // Safe: `keyStart ≤ valueStart ≤ end ≤ count`.
+        let record = SegmentRecord(
+            key: UnsafeRawBufferPointer(start: base + keyStart, count: valueStart &- keyStart),
+            value: UnsafeRawBufferPointer(start: base + valueStart, count: end &- valueStart),
+            lsn: minLSN &+ delta, isDelete: isDelete)  // no overflow: delta ≤ maxLSN − minLSN
+        return (record, end)
+    }
+
+    /// An LEB128 varint of at most `byteCountMax` bytes at `p + i`; `nil` if it is longer (the
+    /// slow path decides whether a longer, non-minimal encoding is valid).
+    /// - Precondition: `i + byteCountMax ≤ headerWindowByteCount` for every call of a record
+    ///   together (1 + 2 + 4 + 9 = 16), so every load lies inside the checked window.
+    @inline(__always)
+    private static func varint(_ p: UnsafeRawPointer, _ i: inout Int, byteCountMax: Int) -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        for _ in 0..<byteCountMax {
+            // Safe: inside the window (see the precondition).
+            let byte = p.load(fromByteOffset: i, as: UInt8.self)
+            i &+= 1
+            result |= UInt64(byte & 0x7F) &<< shift
+            if byte < 0x80 { return result }
+            shift &+= 7
+        }
+        return nil
+    }
+}

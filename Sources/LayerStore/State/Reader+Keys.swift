@@ -1,0 +1,55 @@
+//! Key comparisons for the scan path, inline: a scan compares keys once or twice per record,
+//! and keys are short, so a call to `memcmp` costs more than the compare itself.
+//!
+//! Unsafe code: unaligned loads, each inside both keys (`i + 8 <= n`, then single bytes below
+//! `n`, where `n` is at most either key's count).
+
+extension Reader {
+    /// Whether two keys are the same bytes; eight bytes at a time.
+    @inline(__always)
+    static func keysEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        let n = a.count
+        guard n == b.count else { return false }
+        guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return n == 0 && b.count == 0 }
+        var i = 0
+        // Safe: see the file's comment.
+        while i &+ 8 <= n {
+            if pa.loadUnaligned(fromByteOffset: i, as: UInt64.self) != pb.loadUnaligned(fromByteOffset: i, as: UInt64.self) { return false }
+            i &+= 8
+        }
+        while i < n {
+            if pa.load(fromByteOffset: i, as: UInt8.self) != pb.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i &+= 1
+        }
+        return true
+    }
+
+    /// The byte-wise order of two keys, as ``compareKeys(_:_:)`` gives it (negative, zero or
+    /// positive; shorter first on a common prefix), eight bytes at a time: big-endian words
+    /// order as their bytes do.
+    @inline(__always)
+    static func orderKeys(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return a.count - b.count }
+        var i = 0
+        // Safe: see the file's comment.
+        while i &+ 8 <= n {
+            let x = UInt64(bigEndian: pa.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            let y = UInt64(bigEndian: pb.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            if x != y { return x < y ? -1 : 1 }
+            i &+= 8
+        }
+        while i < n {
+            let x = pa.load(fromByteOffset: i, as: UInt8.self), y = pb.load(fromByteOffset: i, as: UInt8.self)
+            if x != y { return x < y ? -1 : 1 }
+            i &+= 1
+        }
+        return a.count - b.count
+    }
+
+    /// Whether `key` starts with `prefix`.
+    @inline(__always)
+    static func hasPrefix(_ key: UnsafeRawBufferPointer, _ prefix: UnsafeRawBufferPointer) -> Bool {
+        key.count >= prefix.count && keysEqual(UnsafeRawBufferPointer(rebasing: key[0..<prefix.count]), prefix)
+    }
+}
