@@ -17,6 +17,9 @@ extension Store {
     /// Logs what opening the store found and did (from ``recoveryReport``).
     func logOpened() {
         let r = recoveryReport
+        // Built only for a logger that keeps `info`: the dictionary's first use costs a new
+        // process tens of microseconds of runtime type lookups, in every open.
+        guard logger.logLevel <= .notice else { return }
         var metadata: Logger.Metadata = [
             "store": "\(path)", "mode": "\(isReadOnly ? "read-only" : "writer")",
             "manifest": "\(r.manifestGeneration)", "checkpointLSN": "\(r.checkpointLSN)",

@@ -120,18 +120,24 @@ extension Array where Element == UInt8 {
     /// ``StoreError`` to `any Error`.
     @inline(__always)
     package func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws(StoreError) -> R) throws(StoreError) -> R {
-        let result: Result<R, StoreError> = withUnsafeBytes { raw in
-            do throws(StoreError) { return .success(try body(raw)) } catch { return .failure(error) }
+        // Not `Result<R, StoreError>`: its metadata checks `StoreError: Error` at run time, a
+        // conformance lookup a new process pays on its first open.
+        var failure: StoreError?
+        let result: R? = withUnsafeBytes { raw in
+            do throws(StoreError) { return try body(raw) } catch { failure = error; return nil }
         }
-        return try result.get()
+        if let failure { throw failure }
+        return result!
     }
 
     /// `withUnsafeMutableBytes` with a typed error.
     @inline(__always)
     package mutating func withMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws(StoreError) -> R) throws(StoreError) -> R {
-        let result: Result<R, StoreError> = withUnsafeMutableBytes { raw in
-            do throws(StoreError) { return .success(try body(raw)) } catch { return .failure(error) }
+        var failure: StoreError?
+        let result: R? = withUnsafeMutableBytes { raw in
+            do throws(StoreError) { return try body(raw) } catch { failure = error; return nil }
         }
-        return try result.get()
+        if let failure { throw failure }
+        return result!
     }
 }

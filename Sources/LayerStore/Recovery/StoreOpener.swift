@@ -72,11 +72,16 @@ struct StoreOpener {
         let cache = BlockCache(byteCountMax: options.blockCacheByteCountMax)
         var segments: [String: [Segment]] = [:]
         for dimension in manifest.dimensions {
-            segments[dimension.name] = try dimension.segments.reversed().map { (d) throws(StoreError) in
-                try Segment(io: io, path: layout.segmentPath(dimension: dimension.name, id: d.id, version: d.version),
-                            storeID: manifest.storeID, id: d.id, version: d.version, listed: (d, dimension.name),
-                            manager: mmap, verification: options.blockVerification, cache: cache)
+            // A plain loop, not a typed-throws `map`: its generic `E: Error` costs a new process
+            // a runtime conformance lookup.
+            var opened: [Segment] = []
+            opened.reserveCapacity(dimension.segments.count)
+            for d in dimension.segments.reversed() {
+                opened.append(try Segment(io: io, path: layout.segmentPath(dimension: dimension.name, id: d.id, version: d.version),
+                                          storeID: manifest.storeID, id: d.id, version: d.version, listed: (d, dimension.name),
+                                          manager: mmap, verification: options.blockVerification, cache: cache))
             }
+            segments[dimension.name] = opened
         }
         let memtable = Memtable(expectedByteCount: options.memtableByteCountMax)
         let replay = try WALReplay.replay(

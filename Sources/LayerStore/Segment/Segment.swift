@@ -108,9 +108,14 @@ final class Segment: Sendable {
         guard length >= Int64(SegmentFormat.headerByteCount + SegmentFormat.footerByteCount) else {
             throw .corrupted("segment of \(length) bytes is too short", path: path, offset: 0)
         }
-        let region = try MmapRegion(io: io, fd: fd, path: path, count: Int(length), manager: manager)
-        region.advise(manager.segmentAdvice)
-        let header = try SegmentHeader.decode(region.bytes, storeID: storeID, segmentID: id, version: version, path: path)
+        // The header and the footer are read with pread, not through the mapping: touching a
+        // mapped page costs a fault that maps the pages around it too, twice per segment, and
+        // a large store opens dozens of segments to read one value.
+        var headerBytes = [UInt8](repeating: 0, count: SegmentFormat.headerByteCount)
+        try headerBytes.withMutableBytes { (raw) throws(StoreError) in try io.readExactly(fd, path: path, into: raw, at: 0) }
+        let header = try headerBytes.withBytes { (raw) throws(StoreError) in
+            try SegmentHeader.decode(raw, storeID: storeID, segmentID: id, version: version, path: path)
+        }
         guard header.fileLength == UInt64(length) else {
             throw .corrupted("segment header says \(header.fileLength) bytes, file has \(length)", path: path, offset: 0)
         }
@@ -120,18 +125,25 @@ final class Segment: Sendable {
             else { throw .corrupted("segment header disagrees with its manifest entry", path: path, offset: 0) }
         }
         let seed = SegmentFormat.fileSeed(storeID: storeID, segmentID: id, version: version)
-        let footerAt = Int(header.footerOffset)
-        let footer = region.bytes(footerAt..<(footerAt + SegmentFormat.footerByteCount))!
-        let footerSum = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: footer[0..<SegmentFormat.footerChecksumOffset]),
-                                      seed: Checksum.seed(file: seed, offset: header.footerOffset))
-        var r = ByteReader(footer)
-        guard r.u64() == SegmentFormat.footerMagic, ByteReader.u64(footer, at: SegmentFormat.footerChecksumOffset) == footerSum
-        else { throw .corrupted("segment footer is damaged", path: path, offset: header.footerOffset) }
-        let tableOffset = r.u64()!, indexLength = r.u64()!, indexChecksum = r.u64()!
-        let hashOffset = r.u64()!, hashChecksum = r.u64()!, reserved = r.u64()!
+        // Inside the file: the header's layout check puts the footer before its end.
+        var footerBytes = [UInt8](repeating: 0, count: SegmentFormat.footerByteCount)
+        try footerBytes.withMutableBytes { (raw) throws(StoreError) in
+            try io.readExactly(fd, path: path, into: raw, at: Int64(header.footerOffset))
+        }
+        let (tableOffset, indexLength, indexChecksum, hashOffset, hashChecksum, reserved) = try footerBytes.withBytes {
+            (footer) throws(StoreError) -> (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) in
+            let footerSum = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: footer[0..<SegmentFormat.footerChecksumOffset]),
+                                          seed: Checksum.seed(file: seed, offset: header.footerOffset))
+            var r = ByteReader(footer)
+            guard r.u64() == SegmentFormat.footerMagic, ByteReader.u64(footer, at: SegmentFormat.footerChecksumOffset) == footerSum
+            else { throw .corrupted("segment footer is damaged", path: path, offset: header.footerOffset) }
+            return (r.u64()!, r.u64()!, r.u64()!, r.u64()!, r.u64()!, r.u64()!)
+        }
         guard tableOffset == header.blockTableOffset, hashOffset == header.hashOffset, reserved == 0,
             indexLength == hashOffset - tableOffset  // no overflow: checkLayout ordered them
         else { throw .corrupted("segment footer disagrees with its header", path: path, offset: header.footerOffset) }
+        let region = try MmapRegion(io: io, fd: fd, path: path, count: Int(length), manager: manager)
+        region.advise(manager.segmentAdvice)
         self.header = header
         self.layout = SegmentLayout(header)
         self.region = region
