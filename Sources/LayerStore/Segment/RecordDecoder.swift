@@ -34,6 +34,11 @@ struct RecordDecoder {
         lsnDeltaMax = layout.maxLSN - layout.minLSN  // no overflow: checkLayout has minLSN ≤ maxLSN
     }
 
+    init(minLSN: LSN, lsnDeltaMax: UInt64) {
+        self.minLSN = minLSN
+        self.lsnDeltaMax = lsnDeltaMax
+    }
+
     /// The record at `offset` of `block` and the offset after it, or `nil` if this decoder
     /// leaves it to `Segment.record` (near the block's end, an unusual encoding, or damage).
     /// - Precondition: `0 ≤ offset`.

@@ -1,17 +1,20 @@
 //! Walks a segment's records in order from a position, block by block.
 //!
-//! The hot loop of every scan and merge: `next()` is the in-block fast path (``RecordDecoder``),
-//! inlined into its caller; moving to the next block, the records the fast decoder leaves
-//! alone, and every error are out of line in `nextSlow()`, which decodes with
-//! `Segment.record` and so throws the same typed errors as a point read.
+//! Two ways to walk, not to be mixed on one cursor: `next()`, a record at a time (merges), or
+//! `nextBlock()`, a block's records at a time (the single-segment scan, whose inner loop then
+//! keeps its position in a register). Either way a record is decoded by ``BlockRecords``: the
+//! fast ``RecordDecoder`` inline, `Segment.record` out of line for the rest, so a malformed
+//! record is the same typed error as on a point read.
 
 /// A forward cursor over a segment's records (all versions, key order, newest first per key).
 struct SegmentCursor {
     let segment: Segment
     private let decoder: RecordDecoder
-    private var position: SegmentPosition
-    private var bytes: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
-    private var loadedBlock = -1
+    /// What `next()` walks: the rest of the current block.
+    private var block = BlockRecords.empty
+    /// The block to load next, and where in it the walk starts (a seek's offset, then 0).
+    private var nextBlockIndex: Int
+    private var nextBlockOffset: Int
     /// Keep the current block's bytes alive, and the previous block's: a caller may still hold
     /// the record it was handed last (a scan compares keys with it) when the cursor moves on.
     private var owner: AnyObject?
@@ -21,48 +24,40 @@ struct SegmentCursor {
     init(segment: Segment, from key: UnsafeRawBufferPointer) throws(StoreError) {
         self.segment = segment
         self.decoder = RecordDecoder(segment.layout)
-        self.position = key.isEmpty ? SegmentPosition(block: 0, offset: 0) : try segment.seek(key)
+        let position = key.isEmpty ? SegmentPosition(block: 0, offset: 0) : try segment.seek(key)
+        self.nextBlockIndex = position.block
+        self.nextBlockOffset = position.offset
     }
 
     /// The next record, or `nil` at the end of the segment. Its bytes stay valid until the
     /// cursor has moved on by two blocks (or is gone).
     @inline(__always)
     mutating func next() throws(StoreError) -> SegmentRecord? {
-        // `bytes` is the block at `position.block` (empty before the first block and after the
-        // last): `nextSlow` loads the next block as soon as it moves there.
-        if position.offset < bytes.count, let (record, next) = decoder.decode(bytes, at: position.offset) {
-            position.offset = next
-            return record
-        }
-        return try nextSlow()
+        if let record = try block.next(in: segment) { return record }
+        return try nextInLaterBlock()
     }
 
-    /// Loads the next block when the current one is done, and decodes the records the fast
-    /// decoder leaves to `Segment.record` (which throws on damage).
     @inline(never)
-    private mutating func nextSlow() throws(StoreError) -> SegmentRecord? {
-        while position.block < Int(segment.layout.blockCount) {
-            if loadedBlock != position.block {
-                let view = try segment.block(position.block, cached: false)
-                previousOwner = owner
-                owner = view.owner
-                bytes = view.bytes
-                loadedBlock = position.block
-            }
-            if position.offset < bytes.count {
-                if let (record, next) = decoder.decode(bytes, at: position.offset) {
-                    position.offset = next
-                    return record
-                }
-                let (record, next) = try segment.record(in: bytes, at: position.offset, blockIndex: position.block)
-                position.offset = next
-                return record
-            }
-            position = SegmentPosition(block: position.block + 1, offset: 0)
+    private mutating func nextInLaterBlock() throws(StoreError) -> SegmentRecord? {
+        while let records = try nextBlock() {
+            block = records
+            if let record = try block.next(in: segment) { return record }
         }
-        // At the end: no block is current, so a later call cannot take the fast path into the
-        // last block again.
-        bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+        block = .empty
         return nil
+    }
+
+    /// The records of the next block, from the cursor's position in it to its end, or `nil`
+    /// after the last block. The block's bytes stay valid until the cursor has handed out two
+    /// more blocks (or is gone).
+    mutating func nextBlock() throws(StoreError) -> BlockRecords? {
+        guard nextBlockIndex < Int(segment.layout.blockCount) else { return nil }
+        let view = try segment.block(nextBlockIndex, cached: false)
+        previousOwner = owner
+        owner = view.owner
+        let records = BlockRecords(bytes: view.bytes, blockIndex: nextBlockIndex, decoder: decoder, offset: nextBlockOffset)
+        nextBlockIndex += 1
+        nextBlockOffset = 0
+        return records
     }
 }

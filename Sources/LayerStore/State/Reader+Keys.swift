@@ -5,12 +5,17 @@
 //! `n`, where `n` is at most either key's count).
 
 extension Reader {
-    /// Whether two keys are the same bytes; eight bytes at a time.
+    /// Whether two keys are the same bytes; eight bytes at a time, the last eight first (keys
+    /// that follow each other in a scan mostly differ at the end).
     @inline(__always)
     static func keysEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         let n = a.count
         guard n == b.count else { return false }
         guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return n == 0 && b.count == 0 }
+        // Safe: `n - 8 >= 0`, so the loads lie inside both keys.
+        if n >= 8, pa.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) != pb.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) {
+            return false
+        }
         var i = 0
         // Safe: see the file's comment.
         while i &+ 8 <= n {

@@ -108,12 +108,15 @@ enum Reader {
         try prefix.withBytes { (p) throws(StoreError) in
             var cursor = try SegmentCursor(segment: segment, from: p)
             var previous = UnsafeRawBufferPointer(start: nil, count: 0)
-            while let record = try cursor.next() {
-                // Versions of a key are adjacent, newest first: only the first counts.
-                if keysEqual(record.key, previous) { continue }
-                previous = record.key
-                if !p.isEmpty && !hasPrefix(record.key, p) { return }
-                if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return }
+            // A block at a time: the inner loop's position stays in a local.
+            while var records = try cursor.nextBlock() {
+                while let record = try records.next(in: segment) {
+                    // Versions of a key are adjacent, newest first: only the first counts.
+                    if keysEqual(record.key, previous) { continue }
+                    previous = record.key
+                    if !p.isEmpty && !hasPrefix(record.key, p) { return }
+                    if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return }
+                }
             }
         }
     }

@@ -1,0 +1,47 @@
+//! The records of one block from a position to the block's end: the innermost loop of a scan.
+//!
+//! A small value the caller keeps in a local variable, so that its offset lives in a register
+//! across the loop (a cursor's fields, reached through `inout`, are loaded and stored on every
+//! record). Records the fast decoder leaves alone go to `Segment.record`, out of line, which
+//! decodes them or throws the typed `corrupted` error.
+
+/// Records of one block of `segment`, from `offset` to the end of `bytes`.
+struct BlockRecords {
+    /// The block's raw bytes, kept alive by the ``SegmentCursor`` that handed them out.
+    let bytes: UnsafeRawBufferPointer
+    let blockIndex: Int
+    let decoder: RecordDecoder
+    /// Where the next record starts.
+    private(set) var offset: Int
+
+    init(bytes: UnsafeRawBufferPointer, blockIndex: Int, decoder: RecordDecoder, offset: Int) {
+        self.bytes = bytes
+        self.blockIndex = blockIndex
+        self.decoder = decoder
+        self.offset = offset
+    }
+
+    /// No records.
+    static var empty: BlockRecords {
+        BlockRecords(bytes: UnsafeRawBufferPointer(start: nil, count: 0), blockIndex: -1, decoder: RecordDecoder(minLSN: 0, lsnDeltaMax: 0), offset: 0)
+    }
+
+    /// The next record of the block, or `nil` at its end.
+    /// - Parameter segment: the segment the block belongs to (decodes what the fast path leaves).
+    @inline(__always)
+    mutating func next(in segment: Segment) throws(StoreError) -> SegmentRecord? {
+        if let (record, next) = decoder.decode(bytes, at: offset) {
+            offset = next
+            return record
+        }
+        guard offset < bytes.count else { return nil }
+        return try nextChecked(in: segment)
+    }
+
+    @inline(never)
+    private mutating func nextChecked(in segment: Segment) throws(StoreError) -> SegmentRecord {
+        let (record, next) = try segment.record(in: bytes, at: offset, blockIndex: blockIndex)
+        offset = next
+        return record
+    }
+}
