@@ -234,15 +234,16 @@ def rebuild_hash(firsts, slots):
 # ---------------------------------------------------------------- wal.md
 
 def wal_header(path, b, store_id, number):
-    """wal.md § File header. Returns (baseLSN, record seed)."""
+    """wal.md § File header. Returns (baseLSN, record seed, recycled)."""
     check(b[:8] == WAL_MAGIC, path, 0, "bad magic")
     _, version, header_len, h_store, h_number, base, salt, reserved, header_sum = \
         struct.unpack_from("<QIIQQQQQQ", b, 0)
     check(header_sum == xxh3(b[:56], file_seed(WALH, store_id, number)), path, 0, "header checksum")
-    version_check(version, path)
-    check(header_len == 64 and h_store == store_id and h_number == number and reserved == 0
+    if version > 2:  # 1: a fresh file; 2: a recycled one (wal.md § Recycled files)
+        raise Unsupported("%s: format version %d" % (path, version))
+    check(version in (1, 2) and header_len == 64 and h_store == store_id and h_number == number and reserved == 0
           and 1 <= base <= LSN_MAX, path, 0, "header fields")
-    return base, file_seed(WALR, store_id, number, salt)
+    return base, file_seed(WALR, store_id, number, salt), version == 2
 
 
 def wal_record(b, at, seed, expected):
@@ -279,9 +280,9 @@ def wal_record(b, at, seed, expected):
     return ("record", first, count, synced, min((32 + length + 7) // 8 * 8, len(b) - at), ops, record_sum)
 
 
-def classify_end(b, at, seed, end_lsn):
+def classify_end(b, at, seed, end_lsn, recycled):
     """wal.md § Reading and damage, step 4: ("clean",), ("torn", bytes, discarded) or ("damage", C)."""
-    discarded, c = 0, at + 8
+    discarded, c, later_end = 0, at + 8, at
     while c + 32 <= len(b):
         if struct.unpack_from("<Q", b, c)[0] != 0:
             record = wal_record(b, c, seed, None)
@@ -290,15 +291,21 @@ def classify_end(b, at, seed, end_lsn):
                     return ("damage", c)
                 discarded += 1
                 c += record[4]
+                later_end = c
                 continue
         c += 8
-    last = len(b)
-    while last > at and b[last - 1] == 0:
-        last -= 1
-    return ("clean",) if last == at else ("torn", last - at, discarded)
+    if recycled:  # § Recycled files: stale bytes of the earlier use do not count
+        at_r = 0 if not any(b[at:at + 32]) else min(32, len(b) - at)
+        n = max(at_r, later_end - at)
+    else:
+        last = len(b)
+        while last > at and b[last - 1] == 0:
+            last -= 1
+        n = last - at
+    return ("clean",) if n == 0 else ("torn", n, discarded)
 
 
-def read_wal_file(path, b, seed, base, is_last):
+def read_wal_file(path, b, seed, base, is_last, recycled):
     """Step 3 and 4 for one file. Returns (records, expectedLSN after the last one)."""
     at, expected, records = 64, base, []
     while True:
@@ -308,7 +315,7 @@ def read_wal_file(path, b, seed, base, is_last):
         records.append((at,) + record[1:])
         at += record[4]
         expected = record[1] + record[2]
-    end = classify_end(b, at, seed, expected)
+    end = classify_end(b, at, seed, expected, recycled)
     if end[0] == "damage":
         raise Corrupted("%s @%d: bad record, but a later one (@%d) proves it was durable" % (path, at, end[1]))
     if end[0] == "torn":
@@ -333,10 +340,10 @@ def replay_wal(store, store_id, checkpoint):
     while len(files) > 1 and files[1][2] <= checkpoint + 1:
         files.pop(0)  # step 2: wholly at or below the checkpoint
     expected, ops = checkpoint + 1, []
-    for index, (path, b, base, seed) in enumerate(files):
+    for index, (path, b, base, seed, recycled) in enumerate(files):
         check(base <= expected if index == 0 else base == expected, path, 0,
               "baseLSN %d, expected %d: WAL records are missing" % (base, expected))
-        records, expected = read_wal_file(path, b, seed, base, path == os.path.join(directory, names[-1]))
+        records, expected = read_wal_file(path, b, seed, base, path == os.path.join(directory, names[-1]), recycled)
         ops += [op for record in records if record[1] > checkpoint for op in record[5]]
     return ops
 
@@ -383,9 +390,9 @@ def check_vectors(directory):
 
     path = os.path.join(directory, "0000000000000001.wal")
     b = open(path, "rb").read()
-    base, seed = wal_header(path, b, S, 1)
+    base, seed, recycled = wal_header(path, b, S, 1)
     assert base == 1 and struct.unpack_from("<Q", b, 56)[0] == 0x4CBFD5685044CCE4
-    records, expected = read_wal_file(path, b, seed, base, True)
+    records, expected = read_wal_file(path, b, seed, base, True, recycled)
     assert [(r[0], r[1], r[3], r[6]) for r in records] == [(64, 1, 0, 0x3B4F8181AF0CE21A), (136, 3, 2, 0x036AE87EC8B81625)]
     assert [op for r in records for op in r[5]] == [
         (1, "words", b"greeting", b"hello"), (2, "d", b"k", b"v"), (3, "d", b"k", None),

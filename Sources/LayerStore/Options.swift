@@ -23,8 +23,10 @@ public struct StoreOptions: Sendable, Equatable {
     public var durability: Durability = .sync
     /// The memtable is flushed to segments once it holds about this many bytes. Default 64 MiB.
     public var memtableByteCountMax = 64 << 20
-    /// Bytes preallocated for each WAL file. Default 64 MiB.
-    public var walFileByteCount = 64 << 20
+    /// Bytes preallocated for each WAL file. Default 80 MiB: a freeze rolls to a new file, so
+    /// a file a little larger than the memtable holds one memtable's writes (their WAL records
+    /// take fewer bytes than the memtable counts for them) without rolling once more on the way.
+    public var walFileByteCount = 80 << 20
     /// Target size of a segment's data blocks. Default 16 KiB.
     public var blockByteCountTarget = 16 << 10
     /// When block checksums are verified on reads. Default ``BlockVerification/firstRead``.

@@ -5,8 +5,13 @@
 enum WALFormat {
     /// "LayerWAL", the first 8 bytes of every WAL file (§ File header).
     static let magic: UInt64 = 0x4C41_5772_6579_614C  // bytes "LayerWAL" little-endian
-    /// The format version this code writes and the newest it reads (§ File header).
-    static let formatVersion: UInt32 = 1
+    /// The newest format version this code reads (§ File header).
+    static let formatVersion: UInt32 = 2
+    /// The version of a file made new (zero-filled): nothing but zeros follows its records.
+    static let freshFileVersion: UInt32 = 1
+    /// The version of a recycled file (§ Recycled files): an earlier use's stale bytes may
+    /// follow its records, behind a zero record header.
+    static let recycledFileVersion: UInt32 = 2
     /// The file header's size; records start here (§ File header).
     static let headerByteCount = 64
     /// Offset of the header checksum inside the header (§ File header).

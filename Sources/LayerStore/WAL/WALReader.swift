@@ -15,6 +15,8 @@ struct WALHeader: Equatable {
     var number: UInt64
     var baseLSN: LSN
     var salt: UInt64
+    /// A recycled file (format version 2): bytes of an earlier use may follow the records.
+    var recycled = false
 }
 
 /// One valid record, its payload borrowed from the file's bytes.
@@ -60,10 +62,11 @@ enum WALReader {
         guard version <= WALFormat.formatVersion else {
             throw StoreError(.unsupportedFormat, "WAL format version \(version) is newer than \(WALFormat.formatVersion): use a newer LayerStore", path: path)
         }
-        guard version == WALFormat.formatVersion, Int(headerLength) == WALFormat.headerByteCount,
+        guard version == WALFormat.freshFileVersion || version == WALFormat.recycledFileVersion,
+            Int(headerLength) == WALFormat.headerByteCount,
             store == storeID, fileNumber == number, reserved == 0, base >= 1, base <= Limits.lsnMax
         else { throw .corrupted("WAL header fields are inconsistent", path: path, offset: 0) }
-        return WALHeader(storeID: store, number: fileNumber, baseLSN: base, salt: salt)
+        return WALHeader(storeID: store, number: fileNumber, baseLSN: base, salt: salt, recycled: version == WALFormat.recycledFileVersion)
     }
 
     /// Calls `body` for each valid record in order and returns how the log ends.
@@ -74,6 +77,7 @@ enum WALReader {
         var expectedLSN = header.baseLSN
         while true {
             let reason: String
+            let endsWithZeros: Bool
             switch record(bytes, at: offset, seed: seed, expectedLSN: expectedLSN) {
             case .record(let rec):
                 body(rec)
@@ -82,10 +86,13 @@ enum WALReader {
                 continue
             case .end:
                 reason = "a zero record header"
+                endsWithZeros = true
             case .bad(let why):
                 reason = why
+                endsWithZeros = false
             }
-            return classifyEnd(bytes, at: offset, reason: reason, seed: seed, expectedLSN: expectedLSN)
+            return classifyEnd(bytes, at: offset, reason: reason, seed: seed, expectedLSN: expectedLSN,
+                               staleBytesFollow: header.recycled ? endsWithZeros : nil)
         }
     }
 
@@ -93,26 +100,53 @@ enum WALReader {
     /// torn), later records that were never proven durable (torn: a crash kept unsynced writes
     /// out of order), or a later record written after a sync covered `expectedLSN` (damage:
     /// acknowledged data was lost here). Scans the rest of the file, skipping zero words.
-    private static func classifyEnd(_ bytes: UnsafeRawBufferPointer, at offset: Int, reason: String, seed: UInt64, expectedLSN: LSN) -> WALEnd {
+    ///
+    /// - Parameter staleBytesFollow: `nil` for a fresh file, where every non-zero byte after
+    ///   `offset` counts towards a torn tail. For a recycled file, whose earlier use left bytes
+    ///   that are no records of this one, only this use's bytes count: the record at `offset`
+    ///   unless it is a zero header (`true`), and the valid later records (Formats/wal.md §
+    ///   Recycled files).
+    private static func classifyEnd(_ bytes: UnsafeRawBufferPointer, at offset: Int, reason: String, seed: UInt64, expectedLSN: LSN,
+                                    staleBytesFollow: Bool?) -> WALEnd {
         var later = 0
+        var laterEnd = offset
         var candidate = offset + WALFormat.recordAlignment
         while candidate + WALFormat.recordHeaderByteCount <= bytes.count {
             // Skip zeros at memory speed: a record header is never all zero.
             guard let nonZero = firstNonZeroByte(bytes, from: candidate) else { break }
             candidate = max(candidate, nonZero & ~(WALFormat.recordAlignment - 1))
             guard candidate + WALFormat.recordHeaderByteCount <= bytes.count else { break }
-            if case .record(let rec) = record(bytes, at: candidate, seed: seed, expectedLSN: nil), rec.firstLSN >= expectedLSN {
+            if mayStartRecord(bytes, at: candidate, minimumLSN: expectedLSN),
+                case .record(let rec) = record(bytes, at: candidate, seed: seed, expectedLSN: nil), rec.firstLSN >= expectedLSN {
                 if rec.syncedLSN >= expectedLSN {
                     return .damaged(offset: offset, reason: "\(reason); the record at \(candidate) was written after LSN \(expectedLSN) was durable")
                 }
                 later += 1
                 candidate += rec.byteCount
+                laterEnd = candidate
                 continue
             }
             candidate += WALFormat.recordAlignment
         }
-        let extent = nonZeroExtent(bytes, from: offset)
+        let extent: Int
+        if let zeroHeader = staleBytesFollow {
+            let atOffset = zeroHeader ? 0 : min(WALFormat.recordHeaderByteCount, bytes.count - offset)
+            extent = max(atOffset, laterEnd - offset)
+        } else {
+            extent = nonZeroExtent(bytes, from: offset)
+        }
         return extent == 0 ? .clean(offset: offset) : .torn(offset: offset, byteCount: extent, discarded: later)
+    }
+
+    /// A cheap look at the fixed fields before a record's checksum is computed over its whole
+    /// payload: the scan past the end of a recycled file meets megabytes of stale bytes.
+    /// `false` only where ``record(_:at:seed:expectedLSN:)`` could not find a record with
+    /// `firstLSN ≥ minimumLSN`.
+    /// - Precondition: `offset + recordHeaderByteCount ≤ bytes.count`.
+    private static func mayStartRecord(_ bytes: UnsafeRawBufferPointer, at offset: Int, minimumLSN: LSN) -> Bool {
+        var r = ByteReader(bytes, position: offset + 12)
+        guard let kind = r.u8(), let reserved1 = r.u8(), let reserved2 = r.u16(), let firstLSN = r.u64() else { return false }
+        return kind == WALFormat.recordKindBatch && reserved1 == 0 && reserved2 == 0 && firstLSN >= minimumLSN
     }
 
     /// Every valid record of this file at or after `offset` whose first LSN is at least

@@ -1,4 +1,5 @@
-//! Zero-filled WAL files, prepared ahead of need off the commit path.
+//! Spare WAL files, ready ahead of need off the commit path: zero-filled new files, and
+//! recycled ones.
 //!
 //! Why zero-fill: appending into space reserved with `fallocate` converts an unwritten extent
 //! on every `fdatasync`, a journal commit of metadata on top of the data; overwriting blocks
@@ -10,33 +11,44 @@
 //! ready, the writer zero-fills a small file itself (Formats/store-layout.md § Writes and WAL
 //! rolls): the sizes then grow again, doubling up to `walFileByteCount`, so a store that
 //! writes little never writes megabytes of zeros.
+//!
+//! Why recycle: zeros cost the disk as much as records. Under a steady load every byte of WAL
+//! was written twice, zeros first, and a spare's `fsync` of tens of MiB of zeros queued in front
+//! of the commits' own syncs (durable load, 4 KiB values: 155 MB/s with zero-filled spares,
+//! 255–273 MB/s without them). A WAL file a flush's checkpoint no longer needs has blocks that
+//! are allocated and written: the writer renames it to a spare's name instead of removing it
+//! (``WALWriter``), and the next file starts in it with a new header (format version 2) over
+//! the old records (Formats/wal.md § Recycled files).
 
 import Dispatch
 
-/// A zero-filled, fsynced WAL file under a temporary name, not yet holding a header.
+/// A spare WAL file under a temporary name, not yet holding this use's header: zero-filled
+/// and fsynced, or recycled.
 struct WALSpareFile: Sendable {
     let fd: Int32
     let path: String
     let byteCount: Int64
+    /// An earlier WAL file's bytes rather than zeros (Formats/wal.md § Recycled files).
+    var recycled = false
 }
 
-/// Prepares the next WAL file in the background.
+/// Keeps spare WAL files ready: prepares zero-filled ones in the background, and takes
+/// recycled ones from the writer.
 final class WALSparePreparer: @unchecked Sendable {
-    // Safe to share: `state` and `counter` are only touched with `lock` held.
-    private enum State {
-        case idle
-        case preparing
-        case ready(WALSpareFile)
-    }
-
+    // Safe to share: every var is only touched with `lock` held.
     private let io: any FileIO
     private let directory: String
     private let permissions: UInt32
     private let queue = DispatchQueue(label: "LayerStore.walSpare")
     private let lock = Lock()
-    private var state = State.idle
+    private var preparing = false
+    private var ready: [WALSpareFile] = []
     private var counter = 0
     private var closed = false
+
+    /// Spares kept ready at most: one for the next roll, one more so that a file recycled
+    /// while a zero-filled one waits is not thrown away.
+    static let readyCountMax = 2
 
     init(io: any FileIO, directory: String, permissions: UInt32) {
         self.io = io
@@ -44,39 +56,68 @@ final class WALSparePreparer: @unchecked Sendable {
         self.permissions = permissions
     }
 
-    /// Starts preparing a spare of `byteCount` bytes unless one is ready or being prepared.
-    func request(byteCount: Int64) {
+    /// Starts preparing a spare of `byteCount` bytes unless a spare is ready or being prepared:
+    /// reserved, and zero-filled if `zeroFill` (``WALWriter/zeroFillGroupByteCountMax``).
+    func request(byteCount: Int64, zeroFill: Bool = true) {
         let name: String? = lock.withLock {
-            guard !closed, case .idle = state else { return nil }
-            state = .preparing
-            counter += 1
-            return "spare-\(counter)" + StoreLayout.tempSuffix
+            guard !closed, !preparing, ready.isEmpty else { return nil }
+            preparing = true
+            return nextNameLocked()
         }
         guard let name else { return }
         queue.async { [self] in
             let path = directory + "/" + name
-            let spare = try? WALSparePreparer.zeroFilledFile(io: io, path: path, byteCount: byteCount, permissions: permissions)
+            let spare = try? WALSparePreparer.reservedFile(io: io, path: path, byteCount: byteCount, zeroFill: zeroFill, permissions: permissions)
             let unwanted: WALSpareFile? = lock.withLock {
-                guard let spare else {
-                    state = .idle
-                    return nil
-                }
-                if closed { return spare }
-                state = .ready(spare)
+                preparing = false
+                guard let spare else { return nil }
+                if closed || ready.count >= WALSparePreparer.readyCountMax { return spare }
+                ready.append(spare)
                 return nil
             }
             if let unwanted { discard(unwanted) }
         }
     }
 
-    /// The ready spare if it holds at least `minimumByteCount` bytes; `nil` otherwise (the
-    /// caller makes its own file). A spare too small stays for a later, smaller need.
-    func take(minimumByteCount: Int64) -> WALSpareFile? {
+    /// A temporary name for a WAL file the writer means to recycle, or `nil` if no spare is
+    /// wanted now (closed, or enough are ready): then the writer removes the file.
+    func nameForRecycling() -> String? {
         lock.withLock {
-            guard case .ready(let spare) = state, spare.byteCount >= minimumByteCount else { return nil }
-            state = .idle
-            return spare
+            guard !closed, ready.count < WALSparePreparer.readyCountMax else { return nil }
+            return nextNameLocked()
         }
+    }
+
+    /// Keeps a recycled file (renamed to a name from ``nameForRecycling()``, the rename durable)
+    /// as a ready spare.
+    func addRecycled(_ spare: WALSpareFile) {
+        precondition(spare.recycled)
+        let unwanted: WALSpareFile? = lock.withLock {
+            if closed || ready.count >= WALSparePreparer.readyCountMax { return spare }
+            ready.append(spare)
+            return nil
+        }
+        if let unwanted { discard(unwanted) }
+    }
+
+    private func nextNameLocked() -> String {
+        counter += 1
+        return "spare-\(counter)" + StoreLayout.tempSuffix
+    }
+
+    /// A ready spare that holds at least `minimumByteCount` bytes; `nil` otherwise (the caller
+    /// makes its own file). Ready spares too small for the need are removed, so that the
+    /// caller's next request can prepare a bigger one: kept, a small one held the preparer's
+    /// slot while every batch larger than it made its own file, zero-filled and fsynced on the
+    /// commit path.
+    func take(minimumByteCount: Int64) -> WALSpareFile? {
+        let (fitting, tooSmall): (WALSpareFile?, [WALSpareFile]) = lock.withLock {
+            let tooSmall = ready.filter { $0.byteCount < minimumByteCount }
+            ready.removeAll { $0.byteCount < minimumByteCount }
+            return (ready.isEmpty ? nil : ready.removeFirst(), tooSmall)
+        }
+        for spare in tooSmall { discard(spare) }
+        return fitting
     }
 
     /// Waits until no preparation is running (for tests).
@@ -86,12 +127,11 @@ final class WALSparePreparer: @unchecked Sendable {
     func close() {
         lock.withLock { closed = true }
         queue.sync {}
-        let spare: WALSpareFile? = lock.withLock {
-            guard case .ready(let spare) = state else { return nil }
-            state = .idle
-            return spare
+        let spares: [WALSpareFile] = lock.withLock {
+            defer { ready.removeAll() }
+            return ready
         }
-        if let spare { discard(spare) }
+        for spare in spares { discard(spare) }
     }
 
     private func discard(_ spare: WALSpareFile) {
@@ -100,14 +140,14 @@ final class WALSparePreparer: @unchecked Sendable {
     }
 
     /// Creates `path` (replacing nothing), reserves `byteCount` bytes, writes zeros over all of
-    /// them and fsyncs the file, so its blocks are allocated and written before any record
-    /// lands in them. On failure the file is removed.
-    static func zeroFilledFile(io: any FileIO, path: String, byteCount: Int64, permissions: UInt32) throws(StoreError) -> WALSpareFile {
+    /// them if `zeroFill` (so its blocks are written before any record lands in them) and
+    /// fsyncs the file. On failure the file is removed.
+    static func reservedFile(io: any FileIO, path: String, byteCount: Int64, zeroFill: Bool, permissions: UInt32) throws(StoreError) -> WALSpareFile {
         let fd = try io.open(path, [.write, .create, .exclusive], permissions: permissions)
         do throws(StoreError) {
             // A full disk fails here, before any commit depends on the space.
             try io.allocate(fd, path: path, offset: 0, length: byteCount)
-            try writeZeros(io: io, fd: fd, path: path, range: 0..<byteCount)
+            if zeroFill { try writeZeros(io: io, fd: fd, path: path, range: 0..<byteCount) }
             try io.sync(fd, path: path)
         } catch {
             io.close(fd)

@@ -50,6 +50,37 @@ import Testing
         #expect(names(dir.path) == [WALFormat.fileName(1), WALFormat.fileName(2)])
     }
 
+    @Test func aSpareTooSmallForTheBatchIsRemovedAndTheNextOneHoldsTwoSuchBatches() throws {
+        let dir = TemporaryDirectory()
+        let writer = WALWriter(io: SystemFileIO(), directory: dir.path, storeID: 5, files: [], nextLSN: 1,
+                               fileByteCount: 64 << 20, permissions: 0o644)
+        var small = WriteBatch()
+        try small.put([1], forKey: [9], in: "d")
+        _ = try writer.append([small], syncedLSN: 0) { _ in }
+        writer.waitForSparePreparation()
+        let twoMiB = try #require(waitForSpare(dir.path))
+        #expect(size(dir.path + "/" + twoMiB) == 2 << 20)
+        // A batch of 3 MiB does not fit the 2 MiB spare: the writer makes its own file for it,
+        // the spare goes, and the next one is prepared big enough for two such batches.
+        var big = WriteBatch()
+        for i in 0..<3 { try big.put([UInt8](repeating: UInt8(i), count: 1 << 20), forKey: [UInt8(i)], in: "d") }
+        try writer.roll { _ in }
+        _ = try writer.append([big], syncedLSN: 1) { _ in }
+        #expect(!names(dir.path).contains(twoMiB), "the spare too small for the batch is removed")
+        #expect(size(dir.path + "/" + WALFormat.fileName(2)) == WALWriter.recordByteCount(payload: big.byteCount) + WALFormat.headerByteCount)
+        writer.waitForSparePreparation()
+        let next = try #require(waitForSpare(dir.path))
+        #expect(size(dir.path + "/" + next) == 8 << 20)
+        // The next two big batches go into that spare, one after the other, with no roll between.
+        try writer.roll { _ in }
+        _ = try writer.append([big], syncedLSN: 4) { _ in }
+        _ = try writer.append([big], syncedLSN: 4) { _ in }
+        #expect(!names(dir.path).contains(next))
+        #expect(writer.files.map(\.number) == [1, 2, 3])
+        #expect(size(dir.path + "/" + WALFormat.fileName(3)) == 8 << 20)
+        try writer.trimAndClose()
+    }
+
     @Test func recordsInAnActivatedSpareReplayAfterAReopen() throws {
         let dir = TemporaryDirectory()
         let path = dir.child("s")

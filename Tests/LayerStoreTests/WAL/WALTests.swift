@@ -164,7 +164,7 @@ import Testing
         }
         // A newer format version (with a valid checksum) is refused as unsupported, not as damage.
         var bytes = ByteSurgery.read(path)
-        bytes[8] = 2
+        bytes[8] = 3  // 2 is a recycled file (WALRecyclingTests)
         let sum = Checksum.xxh3(Array(bytes[0..<56]), seed: WALFormat.headerSeed(storeID: Self.storeID, fileNumber: 1))
         withUnsafeBytes(of: sum.littleEndian) { for i in 0..<8 { bytes[56 + i] = $0[i] } }
         ByteSurgery.write(path, bytes)

@@ -46,6 +46,8 @@ struct RunCommand: ParsableCommand {
     var profile: String?
     @Option(help: "Comma-separated engines: layerstore,lmdb,sqlite,rocksdb (default: all).")
     var engines = "layerstore,lmdb,sqlite,rocksdb"
+    @Option(help: "Comma-separated phases: limits,load,open,reads,scans,commit,group,readers,cold,recovery (default: all; the load runs whenever a later phase needs the store).")
+    var phases = Phase.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Repeats of every phase (default 3, or 1 with --quick).")
     var repeats: Int?
     @Option(help: "Write every figure and the targets as JSON to this file.")
@@ -65,6 +67,11 @@ struct RunCommand: ParsableCommand {
         if names.isEmpty { throw ValidationError("--engines needs at least one engine") }
         for name in names where EngineKind(rawValue: name) == nil {
             throw ValidationError("unknown engine '\(name)' in --engines (known: layerstore, lmdb, sqlite, rocksdb)")
+        }
+        let phaseNames = phases.split(separator: ",").map(String.init)
+        if phaseNames.isEmpty { throw ValidationError("--phases needs at least one phase") }
+        for name in phaseNames where Phase(rawValue: name) == nil {
+            throw ValidationError("unknown phase '\(name)' in --phases (known: \(Phase.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         if let repeats, repeats < 1 { throw ValidationError("--repeats must be at least 1") }
         if let dir {
@@ -93,7 +100,8 @@ struct RunCommand: ParsableCommand {
             configurations: Dictionary(uniqueKeysWithValues: engineKinds.map { ($0.rawValue, $0.type.configuration) }),
             parameters: params.summary)
         let recorder = Recorder()
-        try Runner(params: params, quick: quick, repeats: repeats, profiles: profiles, engines: engineKinds, base: base).run(into: recorder)
+        try Runner(params: params, quick: quick, repeats: repeats, profiles: profiles, engines: engineKinds, base: base,
+                   phases: Set(phases.split(separator: ",").compactMap { Phase(rawValue: String($0)) })).run(into: recorder)
         result.figures = recorder.figures()
         result.seconds = seconds(started, now())
         result.targets = Targets.compute(result)

@@ -28,8 +28,16 @@ extension PhaseContext {
         record("load.records_ps", Double(profile.recordCount) / loadSeconds)
         record("load.settle_s", settle)
         let size = allocatedBytes(under: path)
-        record("load.size_ratio", Double(size) / Double(profile.valueBytes))
+        record("load.size_ratio_open", Double(size) / Double(profile.valueBytes))
         log("load \(format(Double(profile.valueBytes) / 1e6 / loadSeconds)) MB/s, settle \(format(settle)) s, \(format(Double(size) / 1048576)) MiB on disk")
+    }
+
+    /// The store's size at rest, after the load's engine closed: an open engine may hold files
+    /// for the writes to come (preallocated or recycled WAL space), which the open size counts.
+    func closedSize() {
+        let size = allocatedBytes(under: path)
+        record("load.size_ratio", Double(size) / Double(profile.valueBytes))
+        log("closed: \(format(Double(size) / 1048576)) MiB on disk")
     }
 
     /// Phase 3: uniform random gets, one uncounted warm pass, then timed on 1 thread (with
