@@ -70,6 +70,12 @@ final class MemtableKeyIndex {
     @exclusivity(unchecked) private(set) var maxLSN: LSN = 0
     /// Occupied slots in key order, computed on demand; `nil` after a new key.
     @exclusivity(unchecked) private var sorted: [Int32]?
+    /// Whether every new key so far came after the one before it (a bulk load in key order,
+    /// sequential ids): then key order is insertion order and a flush sorts nothing.
+    @exclusivity(unchecked) private var ascending = true
+    /// While `ascending`: each key's first version and kept hash, in insertion order (which
+    /// finds its slot again, wherever growing moved it).
+    @exclusivity(unchecked) private var newKeys: [(firstVersion: Int32, hash: UInt32)] = []
 
     init() {
         slots = Self.allocateSlots(64)
@@ -142,9 +148,18 @@ final class MemtableKeyIndex {
             return
         }
         v.key = (arena?.copy(key) ?? key).baseAddress
-        slots[i] = Slot(hash: hash32, newestPlusOne: append(v) + 1)
+        let index = append(v)
+        slots[i] = Slot(hash: hash32, newestPlusOne: index + 1)
         keyCount += 1
         sorted = nil
+        if ascending {
+            if let last = newKeys.last, compareKeys(self.key(ofVersion: Int(last.firstVersion)), key) >= 0 {
+                ascending = false
+                newKeys = []
+            } else {
+                newKeys.append((index, hash32))
+            }
+        }
     }
 
     /// Asks the core to bring the slot `hash` starts probing at into the cache before an
@@ -222,12 +237,58 @@ final class MemtableKeyIndex {
         if let sorted { return sorted }
         var order: [Int32] = []
         order.reserveCapacity(keyCount)
-        for i in slots.indices where slots[i].newestPlusOne != 0 { order.append(Int32(i)) }
-        order.sort { a, b in
-            compareKeys(key(ofVersion: Int(slots[Int(a)].newestPlusOne) - 1), key(ofVersion: Int(slots[Int(b)].newestPlusOne) - 1)) < 0
+        if ascending {
+            for k in newKeys {
+                let (slot, found) = probe(key(ofVersion: Int(k.firstVersion)), hash32: k.hash)
+                precondition(found, "a memtable key lost its slot")
+                order.append(Int32(slot))
+            }
+        } else {
+            // Sorting compared keys with `memcmp` through a closure: a third of a small-record
+            // load's instructions went there. The first 16 bytes, as two big-endian integers,
+            // order most keys with two integer compares; only keys equal that far compare whole.
+            var entries: [SortEntry] = []
+            entries.reserveCapacity(keyCount)
+            for i in slots.indices where slots[i].newestPlusOne != 0 {
+                let key = key(ofVersion: Int(slots[i].newestPlusOne) - 1)
+                entries.append(SortEntry(head: Self.bigEndianWord(key, from: 0), tail: Self.bigEndianWord(key, from: 8), slot: Int32(i)))
+            }
+            entries.sort { a, b in
+                if a.head != b.head { return a.head < b.head }
+                if a.tail != b.tail { return a.tail < b.tail }
+                return compareKeys(key(ofVersion: Int(slots[Int(a.slot)].newestPlusOne) - 1), key(ofVersion: Int(slots[Int(b.slot)].newestPlusOne) - 1)) < 0
+            }
+            for entry in entries { order.append(entry.slot) }
         }
+        assert(order.count == keyCount)
         sorted = order
         return order
+    }
+
+    /// A key's sort prefix and its slot.
+    private struct SortEntry {
+        var head: UInt64
+        var tail: UInt64
+        var slot: Int32
+    }
+
+    /// Bytes `offset ..< offset + 8` of `key` as a big-endian integer, zero past the key's end:
+    /// integers compare as the bytes do (a shorter key that is a prefix sorts first, or ties and
+    /// is compared whole).
+    @inline(__always)
+    private static func bigEndianWord(_ key: UnsafeRawBufferPointer, from offset: Int) -> UInt64 {
+        if key.count >= offset + 8 {
+            // Safe: the eight bytes lie inside the key (just checked).
+            return UInt64(bigEndian: key.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+        }
+        var word: UInt64 = 0
+        var i = offset
+        while i < offset + 8 {
+            word <<= 8
+            if i < key.count { word |= UInt64(key[i]) }
+            i += 1
+        }
+        return word
     }
 
     /// Doubles the table, placing each key by its kept hash.

@@ -72,4 +72,55 @@ import Testing
             #expect(index.chain(from: newest.newest).map(\.lsn) == (0..<3).reversed().map { LSN($0 * keyCount + k + 1) })
         }
     }
+
+    /// Keys inserted in key order (a bulk load) come out in that order without a sort, through
+    /// growth, later versions and colliding hashes; one key out of order falls back to sorting.
+    @Test func keysInsertedInOrderKeepTheirOrderAndOneOutOfOrderKeyStillSorts() {
+        let arena = ByteArena()
+        let index = MemtableKeyIndex()
+        func key(_ n: Int) -> [UInt8] { [0, 0, 0, 7, 0, 0, 0, 0] + withUnsafeBytes(of: UInt64(n).bigEndian) { Array($0) } }
+        var lsn: LSN = 0
+        func insert(_ k: [UInt8]) {
+            lsn += 1
+            let hash: UInt64 = k.last! % 3 == 0 ? 99 : k.withUnsafeBytes { Checksum.keyHash($0) }
+            k.withUnsafeBytes { kb in
+                index.insert(kb, hash: hash, version: MemtableVersion(lsn: lsn, value: ArenaBytes(arena.copy([UInt8(lsn & 0xFF)])), isDelete: false, older: -1), arena: arena)
+            }
+        }
+        for n in 0..<5_000 {
+            insert(key(n))
+            if n % 10 == 0 { insert(key(n)) }  // a second version: the key is not new
+        }
+        var expected = (0..<5_000).map(key)
+        #expect(index.keysInOrder().map { [UInt8]($0.key) } == expected)
+        #expect(index.keysInOrder().allSatisfy { index.chain(from: $0.newest).first!.lsn > 0 })
+        insert(key(2_500) + [1])  // between key 2500 and 2501, inserted last
+        expected.insert(key(2_500) + [1], at: 2_501)
+        #expect(index.keysInOrder().map { [UInt8]($0.key) } == expected)
+        insert(key(9_000))
+        expected.append(key(9_000))
+        #expect(index.keysInOrder().map { [UInt8]($0.key) } == expected)
+    }
+
+    /// Long keys that share their first 16 bytes, and keys that are prefixes of others, sort
+    /// by their whole bytes.
+    @Test func keysEqualInTheirFirstSixteenBytesSortWhole() {
+        let arena = ByteArena()
+        let index = MemtableKeyIndex()
+        var rng = SystemRandomNumberGenerator()
+        let prefix = [UInt8](repeating: 0xAB, count: 16)
+        var keys = Set<[UInt8]>()
+        while keys.count < 2_000 {
+            let tail = (0..<Int.random(in: 0...4, using: &rng)).map { _ in UInt8.random(in: 0...7, using: &rng) }  // 3 × 4,681 keys to draw 2,000 from
+            keys.insert(Array(prefix.prefix(Int.random(in: 14...16, using: &rng))) + tail)
+        }
+        var lsn: LSN = 0
+        for k in keys.shuffled() {
+            lsn += 1
+            k.withUnsafeBytes { kb in
+                index.insert(kb, hash: Checksum.keyHash(kb), version: MemtableVersion(lsn: lsn, value: ArenaBytes(arena.copy([1])), isDelete: false, older: -1), arena: arena)
+            }
+        }
+        #expect(index.keysInOrder().map { [UInt8]($0.key) } == keys.sorted { $0.lexicographicallyPrecedes($1) })
+    }
 }
