@@ -30,6 +30,9 @@ struct WALSpareFile: Sendable {
     let byteCount: Int64
     /// An earlier WAL file's bytes rather than zeros (Formats/wal.md § Recycled files).
     var recycled = false
+    /// Only reserved, not zero-filled (prepared for groups over 1 MiB): a small commit's sync
+    /// into it would convert extents.
+    var reservedOnly = false
 }
 
 /// Keeps spare WAL files ready: prepares zero-filled ones in the background, and takes
@@ -105,18 +108,21 @@ final class WALSparePreparer: @unchecked Sendable {
         return "spare-\(counter)" + StoreLayout.tempSuffix
     }
 
-    /// A ready spare that holds at least `minimumByteCount` bytes; `nil` otherwise (the caller
-    /// makes its own file). Ready spares too small for the need are removed, so that the
-    /// caller's next request can prepare a bigger one: kept, a small one held the preparer's
+    /// A ready spare that holds at least `minimumByteCount` bytes, and whose blocks are written
+    /// if `written` (a small group's file: zero-filled or recycled); `nil` otherwise (the caller
+    /// makes its own file). Ready spares that do not fit the need are removed, so that the
+    /// caller's next request can prepare one that does: kept, a small one held the preparer's
     /// slot while every batch larger than it made its own file, zero-filled and fsynced on the
-    /// commit path.
-    func take(minimumByteCount: Int64) -> WALSpareFile? {
-        let (fitting, tooSmall): (WALSpareFile?, [WALSpareFile]) = lock.withLock {
-            let tooSmall = ready.filter { $0.byteCount < minimumByteCount }
-            ready.removeAll { $0.byteCount < minimumByteCount }
-            return (ready.isEmpty ? nil : ready.removeFirst(), tooSmall)
+    /// commit path, and one only reserved (left by a bulk load) made every later small
+    /// commit's sync convert extents.
+    func take(minimumByteCount: Int64, written: Bool) -> WALSpareFile? {
+        let (fitting, unfit): (WALSpareFile?, [WALSpareFile]) = lock.withLock {
+            let fits = { (s: WALSpareFile) in s.byteCount >= minimumByteCount && !(written && s.reservedOnly) }
+            let unfit = ready.filter { !fits($0) }
+            ready.removeAll { !fits($0) }
+            return (ready.isEmpty ? nil : ready.removeFirst(), unfit)
         }
-        for spare in tooSmall { discard(spare) }
+        for spare in unfit { discard(spare) }
         return fitting
     }
 
@@ -154,7 +160,7 @@ final class WALSparePreparer: @unchecked Sendable {
             try? io.remove(path)
             throw error
         }
-        return WALSpareFile(fd: fd, path: path, byteCount: byteCount)
+        return WALSpareFile(fd: fd, path: path, byteCount: byteCount, reservedOnly: !zeroFill)
     }
 
     /// Writes zeros over `range` of the file, in large writes.

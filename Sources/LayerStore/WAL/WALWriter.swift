@@ -161,7 +161,7 @@ final class WALWriter {
         let number = nextFileNumber
         let zeroFill = minimumByteCount <= WALWriter.zeroFillGroupByteCountMax
         let file: WALFile
-        if let spare = spares.take(minimumByteCount: minimumByteCount) {
+        if let spare = spares.take(minimumByteCount: minimumByteCount, written: zeroFill) {
             file = try WALFile(activating: spare, io: io, directory: directory, storeID: storeID, number: number, baseLSN: nextLSN)
         } else {
             let byteCount = max(min(fileByteCount, WALWriter.firstFileByteCount), minimumByteCount)

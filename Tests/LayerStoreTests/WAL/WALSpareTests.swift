@@ -81,6 +81,27 @@ import Testing
         try writer.trimAndClose()
     }
 
+    @Test func aSpareOnlyReservedForBigGroupsIsNotUsedForASmallOne() throws {
+        let dir = TemporaryDirectory()
+        let writer = WALWriter(io: SystemFileIO(), directory: dir.path, storeID: 5, files: [], nextLSN: 1,
+                               fileByteCount: 64 << 20, permissions: 0o644)
+        var big = WriteBatch()
+        for i in 0..<2 { try big.put([UInt8](repeating: 1, count: 1 << 20), forKey: [UInt8(i)], in: "d") }
+        _ = try writer.append([big], syncedLSN: 0) { _ in }
+        writer.waitForSparePreparation()
+        let reserved = try #require(waitForSpare(dir.path))
+        // A group of a few bytes after the bulk: the reserved spare would make its every sync
+        // convert extents; it goes, and the writer zero-fills a small file of its own.
+        var small = WriteBatch()
+        try small.put([1], forKey: [9], in: "d")
+        try writer.roll { _ in }
+        _ = try writer.append([small], syncedLSN: 2) { _ in }
+        #expect(!names(dir.path).contains(reserved))
+        #expect(size(dir.path + "/" + WALFormat.fileName(2)) == Int(WALWriter.firstFileByteCount))
+        writer.waitForSparePreparation()
+        try writer.trimAndClose()
+    }
+
     @Test func recordsInAnActivatedSpareReplayAfterAReopen() throws {
         let dir = TemporaryDirectory()
         let path = dir.child("s")
