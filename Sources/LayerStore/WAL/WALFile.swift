@@ -22,12 +22,15 @@ final class WALFile: Sendable {
     /// Stale bytes of an earlier use lie behind the records (Formats/wal.md § Recycled
     /// files): every append zeroes the record header after its last record.
     let recycled: Bool
+    /// Not every block was written before records landed in it (reserved only, for groups
+    /// over 1 MiB); carried to the spare the file becomes when it is recycled.
+    let reservedOnly: Bool
 
     /// Creates, preallocates (and, if `zeroFill`, zero-fills) and durably publishes WAL file
     /// `number` in `directory`.
     init(
         io: any FileIO, directory: String, storeID: UInt64, number: UInt64, baseLSN: LSN,
-        byteCount: Int64, zeroFill: Bool = true, permissions: UInt32
+        byteCount: Int64, zeroFill: Bool, permissions: UInt32
     ) throws(StoreError) {
         let path = directory + "/" + WALFormat.fileName(number)
         let salt = UInt64.random(in: 1...UInt64.max)
@@ -58,6 +61,7 @@ final class WALFile: Sendable {
         self.recordSeed = WALFormat.recordSeed(storeID: storeID, fileNumber: number, salt: salt)
         self.allocatedByteCount = byteCount
         self.recycled = false
+        self.reservedOnly = !zeroFill
     }
 
     /// Turns a spare into WAL file `number` in `directory`: writes the header, renames it into
@@ -97,6 +101,7 @@ final class WALFile: Sendable {
         self.recordSeed = WALFormat.recordSeed(storeID: storeID, fileNumber: number, salt: salt)
         self.allocatedByteCount = spare.byteCount
         self.recycled = spare.recycled
+        self.reservedOnly = spare.reservedOnly
     }
 
     deinit { io.close(fd) }

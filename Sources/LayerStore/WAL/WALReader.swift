@@ -92,7 +92,7 @@ enum WALReader {
                 endsWithZeros = false
             }
             return classifyEnd(bytes, at: offset, reason: reason, seed: seed, expectedLSN: expectedLSN,
-                               staleBytesFollow: header.recycled ? endsWithZeros : nil)
+                               recycled: header.recycled, zeroHeaderAtOffset: endsWithZeros)
         }
     }
 
@@ -101,13 +101,14 @@ enum WALReader {
     /// out of order), or a later record written after a sync covered `expectedLSN` (damage:
     /// acknowledged data was lost here). Scans the rest of the file, skipping zero words.
     ///
-    /// - Parameter staleBytesFollow: `nil` for a fresh file, where every non-zero byte after
-    ///   `offset` counts towards a torn tail. For a recycled file, whose earlier use left bytes
-    ///   that are no records of this one, only this use's bytes count: the record at `offset`
-    ///   unless it is a zero header (`true`), and the valid later records (Formats/wal.md §
-    ///   Recycled files).
+    /// - Parameters:
+    ///   - recycled: `false` for a fresh file, where every non-zero byte after `offset` counts
+    ///     towards a torn tail. In a recycled file, whose earlier use left bytes that are no
+    ///     records of this one, only this use's bytes count: the record at `offset` unless it
+    ///     is a zero header, and the valid later records (Formats/wal.md § Recycled files).
+    ///   - zeroHeaderAtOffset: the records ended at a zero record header (or the file's end).
     private static func classifyEnd(_ bytes: UnsafeRawBufferPointer, at offset: Int, reason: String, seed: UInt64, expectedLSN: LSN,
-                                    staleBytesFollow: Bool?) -> WALEnd {
+                                    recycled: Bool, zeroHeaderAtOffset: Bool) -> WALEnd {
         var later = 0
         var laterEnd = offset
         var candidate = offset + WALFormat.recordAlignment
@@ -129,8 +130,8 @@ enum WALReader {
             candidate += WALFormat.recordAlignment
         }
         let extent: Int
-        if let zeroHeader = staleBytesFollow {
-            let atOffset = zeroHeader ? 0 : min(WALFormat.recordHeaderByteCount, bytes.count - offset)
+        if recycled {
+            let atOffset = zeroHeaderAtOffset ? 0 : min(WALFormat.recordHeaderByteCount, bytes.count - offset)
             extent = max(atOffset, laterEnd - offset)
         } else {
             extent = nonZeroExtent(bytes, from: offset)

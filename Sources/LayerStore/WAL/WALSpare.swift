@@ -30,8 +30,8 @@ struct WALSpareFile: Sendable {
     let byteCount: Int64
     /// An earlier WAL file's bytes rather than zeros (Formats/wal.md § Recycled files).
     var recycled = false
-    /// Only reserved, not zero-filled (prepared for groups over 1 MiB): a small commit's sync
-    /// into it would convert extents.
+    /// Not every block written (prepared, or first used, for groups over 1 MiB): a small
+    /// commit's sync into it would convert extents.
     var reservedOnly = false
 }
 
@@ -61,7 +61,7 @@ final class WALSparePreparer: @unchecked Sendable {
 
     /// Starts preparing a spare of `byteCount` bytes unless a spare is ready or being prepared:
     /// reserved, and zero-filled if `zeroFill` (``WALWriter/zeroFillGroupByteCountMax``).
-    func request(byteCount: Int64, zeroFill: Bool = true) {
+    func request(byteCount: Int64, zeroFill: Bool) {
         let name: String? = lock.withLock {
             guard !closed, !preparing, ready.isEmpty else { return nil }
             preparing = true

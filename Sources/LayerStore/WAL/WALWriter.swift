@@ -28,9 +28,10 @@ final class WALWriter {
     private(set) var nextLSN: LSN
     /// The WAL files on disk, oldest first: number and first LSN.
     private(set) var files: [(number: UInt64, baseLSN: LSN)]
-    /// The files this writer created, and their sizes: the only ones it recycles. (A file
-    /// replayed at the open may be mapped by a memtable that still reads from it.)
-    private var createdByteCounts: [UInt64: Int64] = [:]
+    /// The files this writer created, their sizes and whether only reserved: the only ones it
+    /// recycles. (A file replayed at the open may be mapped by a memtable that still reads
+    /// from it.)
+    private var created: [UInt64: (byteCount: Int64, reservedOnly: Bool)] = [:]
     /// The records of one group, staged for their single write: pool storage, reused.
     private var scratch = PooledBuffer(capacity: 1 << 16)
     /// Prepares the next file while the current one fills.
@@ -177,7 +178,7 @@ final class WALWriter {
         current = file
         appendOffset = Int64(WALFormat.headerByteCount)
         files.append((number, nextLSN))
-        createdByteCounts[number] = file.allocatedByteCount
+        created[number] = (file.allocatedByteCount, file.reservedOnly)
         return file
     }
 
@@ -209,18 +210,18 @@ final class WALWriter {
             let lastLSN = files.count > 1 ? files[1].baseLSN - 1 : nextLSN - 1
             guard lastLSN <= threshold else { break }
             let path = directory + "/" + WALFormat.fileName(first.number)
-            if recycled == nil, let byteCount = createdByteCounts[first.number], let name = spares.nameForRecycling() {
+            if recycled == nil, let own = created[first.number], let name = spares.nameForRecycling() {
                 let sparePath = directory + "/" + name
                 try io.rename(path, to: sparePath)
                 if let fd = try? io.open(sparePath, [.write], permissions: permissions) {
-                    recycled = WALSpareFile(fd: fd, path: sparePath, byteCount: byteCount, recycled: true)
+                    recycled = WALSpareFile(fd: fd, path: sparePath, byteCount: own.byteCount, recycled: true, reservedOnly: own.reservedOnly)
                 } else {
                     try? io.remove(sparePath)
                 }
             } else {
                 try io.remove(path)
             }
-            createdByteCounts[first.number] = nil
+            created[first.number] = nil
             files.removeFirst()
             removed = true
         }

@@ -102,6 +102,31 @@ import Testing
         try writer.trimAndClose()
     }
 
+    @Test func aRecycledFileFirstUsedForBigGroupsIsNotUsedForASmallOne() throws {
+        let dir = TemporaryDirectory()
+        let writer = WALWriter(io: SystemFileIO(), directory: dir.path, storeID: 5, files: [], nextLSN: 1,
+                               fileByteCount: 64 << 20, permissions: 0o644)
+        var big = WriteBatch()
+        for i in 0..<2 { try big.put([UInt8](repeating: 1, count: 1 << 20), forKey: [UInt8(i)], in: "d") }
+        _ = try writer.append([big], syncedLSN: 0) { _ in }  // file 1: reserved, not zero-filled
+        writer.waitForSparePreparation()
+        try writer.roll { _ in }
+        try writer.dropFiles(coveredBy: 2)  // file 1 becomes a recycled spare
+        let spares = names(dir.path).filter { $0.hasPrefix("spare-") }
+        #expect(spares.count == 2, "the reserved spare and the recycled file 1: \(spares)")
+        // Its blocks past what its bulk use wrote were never written: a small group's file
+        // must not be it (nor the reserved spare). The writer zero-fills one of its own.
+        var small = WriteBatch()
+        try small.put([1], forKey: [9], in: "d")
+        _ = try writer.append([small], syncedLSN: 2) { _ in }
+        for spare in spares { #expect(!names(dir.path).contains(spare)) }
+        let second = dir.path + "/" + WALFormat.fileName(2)
+        #expect(size(second) == Int(WALWriter.firstFileByteCount))
+        #expect(ByteSurgery.read(second)[8] == UInt8(WALFormat.freshFileVersion))
+        writer.waitForSparePreparation()
+        try writer.trimAndClose()
+    }
+
     @Test func recordsInAnActivatedSpareReplayAfterAReopen() throws {
         let dir = TemporaryDirectory()
         let path = dir.child("s")
