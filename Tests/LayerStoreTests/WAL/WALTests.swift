@@ -65,7 +65,11 @@ import Testing
                 let complete = cut >= unpaddedEnd
                 #expect(r.records.count == (complete ? 3 : 2), "cut at \(cut)")
                 switch r.end {
-                case .clean(let offset): #expect(complete || (cut == lastStart && offset == lastStart), "cut at \(cut)")
+                case .clean(let offset):
+                    // A cut that keeps only zero bytes of the last record (its checksum may begin with
+                    // a zero byte) leaves nothing to tell from an unwritten tail.
+                    let keptOnlyZeros = full[lastStart..<cut].allSatisfy { $0 == 0 }
+                    #expect(complete || (keptOnlyZeros && offset == lastStart), "cut at \(cut)")
                 case .torn(let offset, let count, _):
                     #expect(!complete && offset == lastStart, "cut at \(cut)")
                     #expect(count <= cut - lastStart, "cut at \(cut)")
