@@ -96,7 +96,18 @@ struct DecodedOperation {
 func decodeBatchPayload(
     _ payload: UnsafeRawBufferPointer, count: Int, _ body: (Int, DecodedOperation) -> Void
 ) -> Bool {
-    guard validateBatchPayload(payload, count: count) else { return false }
+    guard isValidBatchPayload(payload, count: count) else { return false }
+    forEachValidatedOperation(payload, count: count, body)
+    return true
+}
+
+/// Calls `body` with each operation of a payload that ``isValidBatchPayload(_:count:)`` accepted
+/// (a WAL record the reader returned, a batch applied once already): a replay walks each
+/// payload more than once, and checking every field again each time was a tenth of its time.
+/// Every read is still bounds-checked, so a payload that was not valid traps, never reads past
+/// its end.
+@inline(__always)
+func forEachValidatedOperation(_ payload: UnsafeRawBufferPointer, count: Int, _ body: (Int, DecodedOperation) -> Void) {
     var reader = ByteReader(payload)
     for index in 0..<count {
         let kind = reader.u8()!, nameLength = Int(reader.u8()!)
@@ -106,11 +117,10 @@ func decodeBatchPayload(
             dimension: reader.bytes(nameLength)!, key: reader.bytes(keyLength)!, value: reader.bytes(valueLength)!)
         body(index, op)
     }
-    return true
 }
 
 /// Checks a whole payload before any of it is applied, so a batch is applied entirely or not at all.
-private func validateBatchPayload(_ payload: UnsafeRawBufferPointer, count: Int) -> Bool {
+func isValidBatchPayload(_ payload: UnsafeRawBufferPointer, count: Int) -> Bool {
     var reader = ByteReader(payload)
     for _ in 0..<count {
         guard let kind = reader.u8(), let nameLength = reader.u8(), let keyLength = reader.u16(),

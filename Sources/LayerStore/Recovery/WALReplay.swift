@@ -15,6 +15,12 @@ struct WALReplayResult {
     var files: [(number: UInt64, baseLSN: LSN)]
 }
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 enum WALReplay {
     static func replay(
         io: any FileIO, layout: StoreLayout, storeID: UInt64, checkpointLSN: LSN, into memtable: Memtable,
@@ -52,17 +58,22 @@ enum WALReplay {
                 throw StoreError.corrupted("WAL file starts at LSN \(header.baseLSN), expected \(expected)", path: path, offset: 0)
             }
             var fileNext = header.baseLSN
+            // The file's records are checked first and inserted together (on both cores where
+            // there are two: see Memtable.applyReplayed); its mapping or copy stays alive in the
+            // memtable.
+            var batches = ReplayBatches()
             let end = try scan(io: io, path: path, size: size, header: header, mmap: mmap, mapped: truncateTornTail) { record, owner in
                 let last = record.firstLSN + LSN(record.operationCount) - 1
                 fileNext = last + 1
                 guard record.firstLSN > checkpointLSN else { return }
-                memtable.apply(payload: record.payload, count: record.operationCount, firstLSN: record.firstLSN, owner: owner)
+                batches.append(payload: record.payload, count: record.operationCount, firstLSN: record.firstLSN, owner: owner)
                 if firstReplayed == nil { firstReplayed = record.firstLSN }
                 report.replayedRecordCount += 1
                 report.replayedOperationCount += record.operationCount
                 report.replayedByteCount += record.byteCount
                 report.replayedLSNs = firstReplayed!...last
             }
+            memtable.applyReplayed(batches, workerCount: replayWorkerCount)
             expected = max(expected, fileNext)
             switch end {
             case .clean:
@@ -103,6 +114,10 @@ enum WALReplay {
         }
         return WALReplayResult(nextLSN: expected, files: headers.map { ($0.number, $0.header!.baseLSN) })
     }
+
+    /// Threads a replay inserts with: both cores of a small machine, at most two (the inserts
+    /// wait on memory, and more threads would mostly queue on it).
+    private static let replayWorkerCount = max(1, min(2, sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// Reads one file's header. A last file too short for a header, or whose header is all
     /// zeros, was being created when the writer died: `nil`. Anything else that fails is damage.

@@ -39,18 +39,19 @@ final class KeyFilter: @unchecked Sendable {
         precondition(bitCountLog2 >= 6 && bitCountLog2 <= 40, "filter size out of range")
         wordCount = 1 << (bitCountLog2 - 6)
         wordMask = UInt64(wordCount) - 1
-        // Zeroed memory from calloc: untouched pages cost nothing until a bit lands in them
-        // (a filter of 2 MiB made word by word took a large share of a store's open). An
-        // all-zero `Atomic<UInt64>` is a valid atomic holding 0.
-        guard let raw = calloc(wordCount, MemoryLayout<Atomic<UInt64>>.stride) else {
-            fatalError("out of memory allocating a \(wordCount * 8)-byte key filter")
-        }
-        words = raw.bindMemory(to: Atomic<UInt64>.self, capacity: wordCount)
+        // Zeroed memory from the kernel: untouched pages cost nothing until a bit lands in them
+        // (a filter of 2 MiB made word by word took a large share of a store's open), and a
+        // filter of 2 MiB or more sits on huge pages. With 4 KiB pages, each insert into a
+        // filter of 8 MiB (a 1 GiB memtable) missed the TLB, and a replay spent two thirds of
+        // its inserting time on the filter's words. An all-zero `Atomic<UInt64>` is a valid
+        // atomic holding 0.
+        let raw = ZeroedPages.allocate(byteCount: wordCount * MemoryLayout<Atomic<UInt64>>.stride)
+        words = raw.baseAddress!.bindMemory(to: Atomic<UInt64>.self, capacity: wordCount)
     }
 
     deinit {
         // The atomics hold plain integers: nothing to deinitialise.
-        free(words)
+        ZeroedPages.deallocate(UnsafeMutableRawBufferPointer(start: words, count: wordCount * MemoryLayout<Atomic<UInt64>>.stride))
     }
 
     /// Records a key by its hash. Callers are serialised (the memtable's lock): the word is
@@ -64,6 +65,17 @@ final class KeyFilter: @unchecked Sendable {
         // with readers.
         if old & flags != flags {
             word.pointee.store(old | flags, ordering: .relaxed)
+        }
+    }
+
+    /// Records a key by its hash while other threads may insert too (a parallel replay): the
+    /// word is updated atomically, and only when a bit is missing.
+    @inline(__always)
+    func insertShared(hash: UInt64) {
+        let word = words + index(hash)
+        let flags = Self.flags(hash)
+        if word.pointee.load(ordering: .relaxed) & flags != flags {
+            word.pointee.bitwiseOr(flags, ordering: .relaxed)
         }
     }
 

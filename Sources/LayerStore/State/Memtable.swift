@@ -13,6 +13,7 @@
 //!   durable) are therefore invisible until the commit is acknowledged.
 //! - Once frozen (handed to a flush) a memtable is never written again.
 
+import Dispatch
 import Synchronization
 
 /// One version of a key, as flushes and scans receive it (copied out).
@@ -101,7 +102,8 @@ final class Memtable: @unchecked Sendable {
                 filter.prefetch(hash: hash)
                 tableLocked(op.dimension)._withUnsafeGuaranteedRef { $0.prefetch(hash: hash) }
             }
-            let ok = decoded && decodeBatchPayload(payload, count: count) { index, op in
+            precondition(decoded, "memtable given an unvalidated batch")
+            forEachValidatedOperation(payload, count: count) { index, op in
                 let lsn = firstLSN + LSN(index)
                 let table = tableLocked(op.dimension)
                 let value = arena?.copy(op.value) ?? op.value
@@ -114,10 +116,65 @@ final class Memtable: @unchecked Sendable {
                 assert(lsn > maxLSNStorage, "memtable LSNs must increase")
                 maxLSNStorage = lsn
             }
-            precondition(ok, "memtable given an unvalidated batch")
             entryCount.wrappingAdd(count, ordering: .releasing)
         }
     }
+
+    /// Inserts the batches a WAL replay gathered, in LSN order, spreading the dimensions over
+    /// up to `workerCount` threads (the calling thread is one of them).
+    ///
+    /// Why: a replay of millions of small records spends most of its time inserting, one key
+    /// after another, each a cache miss in a table of hundreds of MiB. Dimensions have tables of
+    /// their own, so two threads that each take some dimensions never touch the same table,
+    /// and a key's versions still go in in LSN order (each thread walks every batch in order).
+    /// Each table is also sized once for the operations it will get, so it never grows.
+    ///
+    /// - Precondition: the batches follow one another in LSN order above everything inserted
+    ///   before (``ReplayBatches`` checks their payloads and keeps their owners).
+    /// - Returns: the number of threads that inserted.
+    @discardableResult
+    func applyReplayed(_ gathered: ReplayBatches, workerCount: Int) -> Int {
+        guard !gathered.batches.isEmpty else { return 0 }
+        return lock.withLock {
+            for owner in gathered.owners where !payloadOwners.contains(where: { $0 === owner }) { payloadOwners.append(owner) }
+            assert(gathered.batches[0].firstLSN > maxLSNStorage, "memtable LSNs must increase")
+            if minLSNStorage == 0 { minLSNStorage = gathered.batches[0].firstLSN }
+            let lastBatch = gathered.batches[gathered.batches.count - 1]
+            maxLSNStorage = lastBatch.firstLSN + LSN(lastBatch.count) - 1
+            byteCountStorage += gathered.byteCount
+            let counts = gathered.operationCounts
+            let indexes = gathered.names.indices.map { i in
+                let string = String(decoding: gathered.names[i].buffer, as: UTF8.self)
+                let table = tables[string] ?? MemtableKeyIndex()
+                tables[string] = table
+                table.reserve(additionalKeys: counts[i])
+                return table
+            }
+            // Largest dimension first onto the least loaded worker.
+            let operationCount = gathered.dimensionOfOperation.count
+            let workers = max(1, min(workerCount, counts.count, operationCount / Self.operationsPerReplayWorker))
+            var workerOfDimension = [Int](repeating: 0, count: counts.count)
+            var load = [Int](repeating: 0, count: workers)
+            for d in counts.indices.sorted(by: { counts[$0] > counts[$1] }) {
+                let w = load.indices.min { load[$0] < load[$1] }!
+                workerOfDimension[d] = w
+                load[w] += counts[d]
+            }
+            let work = ReplayWork(batches: gathered.batches, dimensionOfOperation: gathered.dimensionOfOperation,
+                                  workerOfDimension: workerOfDimension, indexes: indexes, filter: filter, sharedFilter: workers > 1)
+            if workers == 1 {
+                work.run(worker: 0)
+            } else {
+                DispatchQueue.concurrentPerform(iterations: workers) { work.run(worker: $0) }
+            }
+            entryCount.wrappingAdd(operationCount, ordering: .releasing)
+            return workers
+        }
+    }
+
+    /// Below this many operations per worker a replay inserts on the calling thread alone:
+    /// handing work to another thread costs more than it saves.
+    static let operationsPerReplayWorker = 16_384
 
     /// The table of a dimension named by raw bytes; the last one used is remembered, so a batch
     /// of one dimension builds its name once.
@@ -196,6 +253,50 @@ final class Memtable: @unchecked Sendable {
                     MemVersion(lsn: $0.lsn, isDelete: $0.isDelete, value: $0.value.array)
                 })
             }
+        }
+    }
+}
+
+/// The inserts of one parallel replay, split by dimension among workers.
+private struct ReplayWork: @unchecked Sendable {
+    // Safe to share: the batches, the dimension map and the worker map are only read; each index
+    // is written by the one worker its dimension belongs to; the filter is only inserted into
+    // with atomic updates while more than one worker runs (`sharedFilter`). The memtable's lock
+    // is held by the caller throughout.
+    let batches: [ReplayedBatch]
+    let dimensionOfOperation: [UInt32]
+    let workerOfDimension: [Int]
+    let indexes: [MemtableKeyIndex]
+    let filter: KeyFilter
+    let sharedFilter: Bool
+
+    /// Inserts every operation of the worker's dimensions, batch by batch: the first pass over a
+    /// batch hashes its keys and prefetches their filter words and slots, the second inserts
+    /// (see ``Memtable/apply(payload:count:firstLSN:owner:)``).
+    func run(worker: Int) {
+        var hashes: [UInt64] = []
+        var operation = 0
+        for batch in batches {
+            hashes.removeAll(keepingCapacity: true)
+            forEachValidatedOperation(batch.payload, count: batch.count) { i, op in
+                let d = Int(dimensionOfOperation[operation + i])
+                guard workerOfDimension[d] == worker else { return }
+                let hash = Checksum.keyHash(op.key)
+                hashes.append(hash)
+                filter.prefetch(hash: hash)
+                indexes[d].prefetch(hash: hash)
+            }
+            var next = 0
+            forEachValidatedOperation(batch.payload, count: batch.count) { i, op in
+                let d = Int(dimensionOfOperation[operation + i])
+                guard workerOfDimension[d] == worker else { return }
+                let hash = hashes[next]
+                next += 1
+                if sharedFilter { filter.insertShared(hash: hash) } else { filter.insert(hash: hash) }
+                let version = MemtableVersion(lsn: batch.firstLSN + LSN(i), value: ArenaBytes(op.value), isDelete: op.isDelete, older: -1)
+                indexes[d].insert(op.key, hash: hash, version: version, arena: nil)
+            }
+            operation += batch.count
         }
     }
 }

@@ -162,6 +162,16 @@ final class MemtableKeyIndex {
         }
     }
 
+    /// Makes room for `additionalKeys` more keys, so inserting them never grows the table
+    /// (a replay knows how many operations each dimension gets: an upper bound on its keys).
+    func reserve(additionalKeys: Int) {
+        let needed = keyCount + additionalKeys
+        var count = slots.count
+        while needed * 10 > count * 7 { count *= 2 }
+        guard count > slots.count else { return }
+        resize(to: count)
+    }
+
     /// Asks the core to bring the slot `hash` starts probing at into the cache before an
     /// insert (a hint: no effect on what the index holds).
     @inline(__always)
@@ -291,10 +301,14 @@ final class MemtableKeyIndex {
         return word
     }
 
-    /// Doubles the table, placing each key by its kept hash.
-    private func grow() {
+    /// Doubles the table.
+    private func grow() { resize(to: slots.count * 2) }
+
+    /// Moves every key to a table of `count` slots (a power of two), placing each by its kept hash.
+    private func resize(to count: Int) {
+        assert(count > slots.count && count & (count - 1) == 0, "slot counts are growing powers of two")
         let old = slots
-        slots = Self.allocateSlots(old.count * 2)
+        slots = Self.allocateSlots(count)
         let mask = slots.count - 1
         for slot in old where slot.newestPlusOne != 0 {
             var i = Int(slot.hash) & mask

@@ -14,7 +14,7 @@ import Testing
         let io = FaultInjectingFileIO()
         let store = try open(path, io)
         try store.put("ok", forKey: "a", in: "d")
-        io.fail(.syncData, pathContains: "/wal/", errno: EIO)
+        io.fail(.syncData, pathContains: ".wal", errno: EIO)
         do { try store.put("lost?", forKey: "b", in: "d"); Issue.record("unsynced commit acknowledged") } catch let e {
             #expect(e.code == .writerFailed)
             #expect(e.errno == EIO)
@@ -39,7 +39,7 @@ import Testing
         let path = dir.child("s")
         let io = FaultInjectingFileIO()
         let store = try open(path, io)
-        io.fail(.allocate, pathContains: "/wal/", errno: ENOSPC)
+        io.fail(.allocate, pathContains: ".wal", errno: ENOSPC)
         do { try store.put("v", forKey: "a", in: "d"); Issue.record("write without WAL space acknowledged") } catch let e {
             #expect(e.code == .noSpace)
         }
@@ -59,7 +59,7 @@ import Testing
         let io = FaultInjectingFileIO()
         let store = try open(path, io)
         try store.put("1", forKey: "a", in: "d")
-        io.fail(.write, pathContains: "/wal/", errno: EIO)
+        io.fail(.write, pathContains: ".wal", errno: EIO)
         #expect(throws: StoreError.self) { try store.put("2", forKey: "b", in: "d") }
         try store.put("3", forKey: "c", in: "d")
         try store.close()

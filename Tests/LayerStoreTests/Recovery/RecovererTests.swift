@@ -93,7 +93,9 @@ import Testing
             ByteSurgery.write(wal, Array(full[0..<cut]))
             let dry = try Recoverer.run(path: path, dryRun: true, salvage: false)
             #expect(dry.consistent, "cut \(cut)")
-            if cut > lastStart {
+            // A cut that keeps only zero bytes of the record (its checksum may begin with a zero
+            // byte: the salt is random) leaves nothing to tell from an unwritten tail.
+            if full[lastStart..<cut].contains(where: { $0 != 0 }) {
                 #expect(dry.tornTail?.offset == UInt64(lastStart), "cut \(cut)")
                 // The count runs to the last non-zero byte of what is left.
                 #expect(dry.tornTailByteCount > 0 && dry.tornTailByteCount <= UInt64(cut - lastStart), "cut \(cut)")

@@ -36,4 +36,82 @@ import Testing
         #expect(visible.map { String(decoding: $0.version.value, as: UTF8.self) } == ["a1", "b1"])
         #expect(m.visibleEntries(in: "d", prefix: Array("b".utf8), snapshotLSN: 9).count == 1)
     }
+
+    /// Payload bytes that stay put while the memtable points into them (a WAL mapping's stand-in).
+    final class PayloadOwner {
+        let bytes: UnsafeMutableRawBufferPointer
+        init(_ payload: [UInt8]) {
+            bytes = .allocate(byteCount: max(1, payload.count), alignment: 8)
+            payload.withUnsafeBytes { bytes.copyMemory(from: $0) }
+        }
+        deinit { bytes.deallocate() }
+    }
+
+    /// Batches over dimensions of very different sizes, with overwrites and deletes, applied
+    /// one by one, and gathered as a replay does and inserted on one and on two threads: every
+    /// dimension ends with the same keys, versions and values, and every lookup agrees.
+    @Test(arguments: [1, 2]) func aGatheredReplayEqualsBatchByBatchApplies(workerCount: Int) throws {
+        var random = SeededRandom(seed: 0x5EED_0000 + UInt64(workerCount))
+        let dimensions = ["big", "mid", "small", "one", "tiny"]
+        let weights = [60, 25, 10, 1, 4]
+        var batches: [WriteBatch] = []
+        for _ in 0..<180 {
+            var batch = WriteBatch()
+            for _ in 0..<500 {
+                var pick = Int.random(in: 0..<100, using: &random)
+                var d = 0
+                while pick >= weights[d] { pick -= weights[d]; d += 1 }
+                let key = Array("k\(Int.random(in: 0..<(d == 3 ? 3 : 20_000), using: &random))".utf8)
+                if Int.random(in: 0..<10, using: &random) == 0 {
+                    try batch.delete(forKey: key, in: dimensions[d])
+                } else {
+                    try batch.put((0..<Int.random(in: 0..<24, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) },
+                                  forKey: key, in: dimensions[d])
+                }
+            }
+            batches.append(batch)
+        }
+        let total = batches.reduce(0) { $0 + $1.count }
+
+        let expected = Memtable()
+        var lsn: LSN = 1
+        for batch in batches {
+            batch.payload.bytes.withUnsafeBytes { expected.apply(payload: $0, count: batch.count, firstLSN: lsn) }
+            lsn += LSN(batch.count)
+        }
+        // Two "files", so the second insert lands in tables that already hold keys.
+        let replayed = Memtable()
+        var owners: [PayloadOwner] = []
+        lsn = 1
+        for file in [batches[0..<80], batches[80...]] {
+            var gathered = ReplayBatches()
+            for batch in file {
+                let owner = PayloadOwner(batch.payload.bytes)
+                owners.append(owner)
+                gathered.append(payload: UnsafeRawBufferPointer(owner.bytes), count: batch.count, firstLSN: lsn, owner: owner)
+                lsn += LSN(batch.count)
+            }
+            #expect(replayed.applyReplayed(gathered, workerCount: workerCount) == workerCount)
+        }
+        owners.removeAll()  // the memtable keeps what it points into
+
+        #expect(replayed.lsnRange == expected.lsnRange)
+        #expect(replayed.byteCount == expected.byteCount)
+        #expect(Set(replayed.dimensionNames) == Set(dimensions))
+        for dimension in dimensions {
+            let a = replayed.allVersions(in: dimension), b = expected.allVersions(in: dimension)
+            #expect(a.count == b.count, "\(dimension)")
+            #expect(zip(a, b).allSatisfy { $0.key == $1.key && $0.versions.map(\.lsn) == $1.versions.map(\.lsn)
+                && $0.versions.map(\.value) == $1.versions.map(\.value) && $0.versions.map(\.isDelete) == $1.versions.map(\.isDelete) },
+                    "\(dimension)")
+            for entry in b.prefix(200) {
+                for snapshot in [lsn - 1, entry.versions.last!.lsn, entry.versions[0].lsn - 1] {
+                    let got = entry.key.withUnsafeBytes { replayed.lookup($0, in: dimension, snapshotLSN: snapshot) }
+                    let want = entry.key.withUnsafeBytes { expected.lookup($0, in: dimension, snapshotLSN: snapshot) }
+                    #expect(got?.isDelete == want?.isDelete && got.map { [UInt8]($0.value) } == want.map { [UInt8]($0.value) })
+                }
+            }
+        }
+        #expect(Array("absent".utf8).withUnsafeBytes { replayed.lookup($0, in: "big", snapshotLSN: lsn) } == nil)
+    }
 }

@@ -199,6 +199,8 @@ import Testing
         let store = try Store(path: path, options: options, io: io)
         for i in 0..<200 { try store.put(String(repeating: "x", count: 1000), forKey: "k\(i)", in: "d") }
         #expect(io.injected > 0)
+        // A spare may be being prepared (and about to fail) right now: wait for it.
+        store.writer!.withLock { $0.wal.waitForSparePreparation() }
         #expect(!names(path + "/wal").contains { $0.hasPrefix("spare-") }, "a failed spare is removed")
         try store.close()
         let reopened = try Store(path: path, options: options)
