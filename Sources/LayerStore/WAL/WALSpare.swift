@@ -53,10 +53,25 @@ final class WALSparePreparer: @unchecked Sendable {
     /// while a zero-filled one waits is not thrown away.
     static let readyCountMax = 2
 
-    init(io: any FileIO, directory: String, permissions: UInt32) {
+    /// A preparer whose first work is removing `leftovers` (names of spares an earlier writer
+    /// left in `directory`): their blocks are freed off the open's path, before any spare of
+    /// this writer is made, and no name this preparer gives out is one of them.
+    init(io: any FileIO, directory: String, permissions: UInt32, leftovers: [String] = []) {
         self.io = io
         self.directory = directory
         self.permissions = permissions
+        counter = leftovers.compactMap(Self.number(ofSpareName:)).max() ?? 0
+        if !leftovers.isEmpty {
+            queue.async {
+                for name in leftovers { try? io.remove(directory + "/" + name) }
+            }
+        }
+    }
+
+    /// `n` for a name `spare-<n>.tmp`, else `nil`.
+    static func number(ofSpareName name: String) -> Int? {
+        guard name.hasPrefix("spare-"), name.hasSuffix(StoreLayout.tempSuffix) else { return nil }
+        return Int(name.dropFirst("spare-".count).dropLast(StoreLayout.tempSuffix.count))
     }
 
     /// Starts preparing a spare of `byteCount` bytes unless a spare is ready or being prepared:

@@ -45,8 +45,10 @@ final class WALWriter {
     static let firstFileByteCount: Int64 = 1 << 20
 
     /// A writer whose first record will carry `nextLSN`, in a new file after the existing `files`.
+    /// - Parameter leftoverSpares: names of spare files (in `directory`) an earlier writer left:
+    ///   removed in the background.
     init(io: any FileIO, directory: String, storeID: UInt64, files: [(number: UInt64, baseLSN: LSN)], nextLSN: LSN,
-         fileByteCount: Int64, permissions: UInt32) {
+         fileByteCount: Int64, permissions: UInt32, leftoverSpares: [String] = []) {
         self.io = io
         self.directory = directory
         self.storeID = storeID
@@ -55,7 +57,7 @@ final class WALWriter {
         self.files = files
         self.nextFileNumber = (files.last?.number ?? 0) + 1
         self.nextLSN = nextLSN
-        self.spares = WALSparePreparer(io: io, directory: directory, permissions: permissions)
+        self.spares = WALSparePreparer(io: io, directory: directory, permissions: permissions, leftovers: leftoverSpares)
         self.nextSpareByteCount = min(fileByteCount, 2 * WALWriter.firstFileByteCount)
     }
 

@@ -183,9 +183,41 @@ import Testing
         #expect(report.tempFilesRemoved.contains("wal/spare-9.tmp"))
         let writer = try Store(path: path, options: testOptions())
         #expect(writer.recoveryReport.removedTempFiles == ["wal/spare-9.tmp"])
+        // Removed in the background, before any spare of the new writer.
+        writer.writer!.withLock { $0.wal.waitForSparePreparation() }
         #expect(!FileManager.default.fileExists(atPath: leftover))
         #expect(try writer.string(forKey: "k", in: "d") == "a")
         try writer.close()
+    }
+
+    /// Leftovers go in the background; the writer's own spares take other names, so none of
+    /// them is removed by mistake, and a close leaves nothing behind.
+    @Test func leftoverSparesAreRemovedAfterTheOpenUnderNamesTheWriterDoesNotReuse() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        var options = testOptions()
+        options.walFileByteCount = 64 << 10
+        let store = try Store(path: path, options: options)
+        try store.put("a", forKey: "k", in: "d")
+        try store.close()
+        let leftovers = ["spare-1.tmp", "spare-7.tmp", "junk.tmp"]
+        for name in leftovers {
+            #expect(FileManager.default.createFile(atPath: path + "/wal/" + name, contents: Data(count: 4096)))
+        }
+        #expect(WALSparePreparer.number(ofSpareName: "spare-7.tmp") == 7)
+        #expect(WALSparePreparer.number(ofSpareName: "junk.tmp") == nil)
+        let writer = try Store(path: path, options: options)
+        #expect(Set(writer.recoveryReport.removedTempFiles) == Set(leftovers.map { "wal/" + $0 }))
+        // Enough commits to roll through several files and prepare spares.
+        for i in 0..<300 { try writer.put(String(repeating: "v", count: 1000), forKey: "k\(i)", in: "d") }
+        writer.writer!.withLock { $0.wal.waitForSparePreparation() }
+        let spares = names(path + "/wal").filter { $0.hasSuffix(".tmp") }
+        #expect(!spares.isEmpty && spares.allSatisfy { (WALSparePreparer.number(ofSpareName: $0) ?? 0) > 7 }, "\(spares)")
+        try writer.close()
+        #expect(names(path + "/wal").filter { $0.hasSuffix(".tmp") }.isEmpty)
+        let reopened = try Store(path: path, options: options)
+        for i in 0..<300 { #expect(try reopened.string(forKey: "k\(i)", in: "d")?.count == 1000) }
+        try reopened.close()
     }
 
     @Test func aSpareThatCannotBePreparedLeavesCommitsWorking() throws {
