@@ -47,6 +47,10 @@ enum WALReplay {
         var start = 0
         while start + 1 < headers.count, headers[start + 1].header!.baseLSN <= checkpointLSN + 1 { start += 1 }
         var firstReplayed: LSN?
+        // Each file is inserted while the next one is read; everything is in the memtable
+        // before this returns or throws.
+        let applier = ReplayApplier(memtable: memtable, workerCount: replayWorkerCount)
+        defer { applier.wait() }
         for index in start..<headers.count {
             let (number, header, size) = (headers[index].number, headers[index].header!, headers[index].size)
             let path = directory + "/" + WALFormat.fileName(number)
@@ -58,9 +62,9 @@ enum WALReplay {
                 throw StoreError.corrupted("WAL file starts at LSN \(header.baseLSN), expected \(expected)", path: path, offset: 0)
             }
             var fileNext = header.baseLSN
-            // The file's records are checked first and inserted together (on both cores where
-            // there are two: see Memtable.applyReplayed); its mapping or copy stays alive in the
-            // memtable.
+            // The file's records are checked first and inserted together, while the next file
+            // is read (ReplayApplier; on both cores where there are two: Memtable.applyReplayed);
+            // its mapping or copy stays alive in the memtable.
             var batches = ReplayBatches()
             let end = try scan(io: io, path: path, size: size, header: header, mmap: mmap, mapped: truncateTornTail) { record, owner in
                 let last = record.firstLSN + LSN(record.operationCount) - 1
@@ -73,7 +77,7 @@ enum WALReplay {
                 report.replayedByteCount += record.byteCount
                 report.replayedLSNs = firstReplayed!...last
             }
-            memtable.applyReplayed(batches, workerCount: replayWorkerCount)
+            applier.submit(batches)
             expected = max(expected, fileNext)
             switch end {
             case .clean:
@@ -88,6 +92,7 @@ enum WALReplay {
                     throw StoreError.corrupted("WAL record torn in a file that is not the last", path: path, offset: UInt64(offset))
                 }
                 if truncateTornTail {
+                    applier.wait()  // (an insert may still be reading this file's mapping)
                     let fd = try io.open(path, [.write], permissions: 0)
                     defer { io.close(fd) }
                     try io.truncate(fd, path: path, length: Int64(offset))

@@ -67,4 +67,57 @@ import Testing
         try reader.close()
         try store.close()
     }
+
+    /// Several WAL files, each with enough operations over several dimensions to be inserted
+    /// on two threads while the next file is read: every key reads back as the model says, for
+    /// a writer (mapped files) and for a read-only opener (copies).
+    @Test func aReplayOfManyFilesInsertedInTheBackgroundLosesNothing() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        var options = testOptions()
+        options.walFileByteCount = 2 << 20
+        options.memtableByteCountMax = 1 << 30
+        let dimensions = ["w", "x", "y", "z"]
+        var model: [String: [String: String]] = [:]
+        var random = SeededRandom(seed: 0xF11E5)
+        let first = try Store(path: path, options: options)
+        var operations = 0
+        for round in 0..<200 {
+            var batch = WriteBatch()
+            for _ in 0..<1000 {
+                let dim = dimensions[Int.random(in: 0..<(round.isMultiple(of: 3) ? 4 : 2), using: &random)]
+                let key = "k\(Int.random(in: 0..<40_000, using: &random))"
+                if Int.random(in: 0..<8, using: &random) == 0 {
+                    try batch.delete(forKey: key, in: dim)
+                    model[dim, default: [:]][key] = nil
+                } else {
+                    let value = "\(round)-\(key)"
+                    try batch.put(value, forKey: key, in: dim)
+                    model[dim, default: [:]][key] = value
+                }
+            }
+            operations += batch.count
+            _ = try first.commit(batch)
+        }
+        try first.close()
+        let files = try FileManager.default.contentsOfDirectory(atPath: path + "/wal").filter { $0.hasSuffix(".wal") }
+        #expect(files.count >= 3, "\(files)")
+
+        var readOnly = options
+        readOnly.readOnly = true
+        for opts in [options, readOnly] {
+            let store = try Store(path: path, options: opts)
+            #expect(store.recoveryReport.replayedOperationCount == operations)
+            for dim in dimensions {
+                let records = try store.snapshot().records(in: dim)
+                #expect(records.count == model[dim, default: [:]].count, "\(dim)")
+                for record in records {
+                    let key = String(decoding: record.key, as: UTF8.self)
+                    #expect(model[dim]?[key] == String(decoding: record.value, as: UTF8.self), "\(dim)/\(key)")
+                }
+            }
+            #expect(try store.string(forKey: "absent", in: "w") == nil)
+            try store.close()
+        }
+    }
 }

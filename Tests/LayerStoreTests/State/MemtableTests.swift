@@ -71,7 +71,6 @@ import Testing
             }
             batches.append(batch)
         }
-        let total = batches.reduce(0) { $0 + $1.count }
 
         let expected = Memtable()
         var lsn: LSN = 1
