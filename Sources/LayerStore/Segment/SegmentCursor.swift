@@ -19,14 +19,25 @@ struct SegmentCursor {
     /// the record it was handed last (a scan compares keys with it) when the cursor moves on.
     private var owner: AnyObject?
     private var previousOwner: AnyObject?
+    /// Whether LZ4 blocks may be decoded ahead on another thread (``BlockReadAhead``), and the
+    /// read-ahead once started: after the cursor's first blocks, so a short scan starts none.
+    private let mayReadAhead: Bool
+    private var readAhead: BlockReadAhead?
+    private var blocksLoaded = 0
+
+    /// Blocks a cursor loads itself before it starts reading ahead.
+    static let blocksBeforeReadAhead = 2
 
     /// A cursor at the first record whose key is `>= key` (the first record for an empty key).
-    init(segment: Segment, from key: UnsafeRawBufferPointer) throws(StoreError) {
+    /// - Parameter readAhead: decode an LZ4 segment's blocks ahead on another core (a scan that
+    ///   walks on; merges of many segments do not, which would start a thread per segment).
+    init(segment: Segment, from key: UnsafeRawBufferPointer, readAhead: Bool = false) throws(StoreError) {
         self.segment = segment
         self.decoder = RecordDecoder(segment.layout)
         let position = key.isEmpty ? SegmentPosition(block: 0, offset: 0) : try segment.seek(key)
         self.nextBlockIndex = position.block
         self.nextBlockOffset = position.offset
+        self.mayReadAhead = readAhead && segment.layout.codec == SegmentFormat.codecLZ4 && BlockReadAhead.isWorthwhile
     }
 
     /// The next record, or `nil` at the end of the segment. Its bytes stay valid until the
@@ -52,7 +63,17 @@ struct SegmentCursor {
     /// more blocks (or is gone).
     mutating func nextBlock() throws(StoreError) -> BlockRecords? {
         guard nextBlockIndex < Int(segment.layout.blockCount) else { return nil }
-        let view = try segment.block(nextBlockIndex, cached: false)
+        if mayReadAhead && readAhead == nil && blocksLoaded >= Self.blocksBeforeReadAhead {
+            readAhead = BlockReadAhead(segment: segment, from: nextBlockIndex)
+        }
+        blocksLoaded += 1
+        let view: BlockView
+        if let readAhead {
+            guard let ahead = try readAhead.next() else { preconditionFailure("a read-ahead ended before its segment's last block") }
+            view = ahead
+        } else {
+            view = try segment.block(nextBlockIndex, cached: false)
+        }
         previousOwner = owner
         owner = view.owner
         let records = BlockRecords(bytes: view.bytes, blockIndex: nextBlockIndex, decoder: decoder, offset: nextBlockOffset)

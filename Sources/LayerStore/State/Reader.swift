@@ -106,7 +106,7 @@ enum Reader {
     /// each key's older versions skipped by comparing it with the previous key.
     private static func scanOne(_ segment: Segment, prefix: [UInt8], _ body: (_ key: RawSpan, _ value: RawSpan) -> Bool) throws(StoreError) {
         try prefix.withBytes { (p) throws(StoreError) in
-            var cursor = try SegmentCursor(segment: segment, from: p)
+            var cursor = try SegmentCursor(segment: segment, from: p, readAhead: true)
             var previous = UnsafeRawBufferPointer(start: nil, count: 0)
             // A block at a time: the inner loop's position stays in a local.
             while var records = try cursor.nextBlock() {

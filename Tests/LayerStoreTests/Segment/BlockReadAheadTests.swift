@@ -1,0 +1,107 @@
+import Foundation
+import Testing
+@testable import LayerStore
+
+/// Scans of a cold (LZ4) segment decode its blocks ahead on another thread: they must read
+/// exactly what a block-by-block walk reads, stop cleanly when the scan stops early, and hand
+/// over a damaged block as its typed error in its place.
+@Suite struct BlockReadAheadTests {
+    /// A store whose dimension "d" is one LZ4 segment of many blocks, and its contents in key order.
+    func coldStore(_ dir: TemporaryDirectory, options: StoreOptions = testOptions()) throws -> (Store, [(String, String)]) {
+        let store = try Store(path: dir.child("s"), options: options)
+        var model: [String: String] = [:]
+        var random = SeededRandom(seed: 0xC01D)
+        for round in 0..<3 {
+            try store.write { batch in
+                for i in 0..<2000 {
+                    let key = "key-\(String(i * 7 % 2000 + 10_000))"
+                    if round == 2 && i.isMultiple(of: 11) {
+                        try batch.delete(forKey: key, in: "d")
+                        model[key] = nil
+                    } else {
+                        let value = "\(round)-\(i)-" + String(repeating: "abcdefgh", count: Int.random(in: 1...30, using: &random))
+                        try batch.put(value, forKey: key, in: "d")
+                        model[key] = value
+                    }
+                }
+            }
+            try store.flush()
+        }
+        var compaction = CompactionOptions()
+        compaction.compression = .lz4
+        compaction.targetSegmentByteCount = 64 << 20
+        _ = try store.compact(compaction)
+        let segments = try #require(store.currentState().segments["d"])
+        #expect(segments.count == 1)
+        #expect(segments[0].layout.codec == SegmentFormat.codecLZ4)
+        #expect(Int(segments[0].layout.blockCount) > SegmentCursor.blocksBeforeReadAhead + 3 * BlockReadAhead.blocksPerChunk)
+        return (store, model.sorted { $0.key < $1.key })
+    }
+
+    func scan(_ store: Store, prefix: String = "", limit: Int = .max) throws -> [(String, String)] {
+        var out: [(String, String)] = []
+        try store.scan("d", prefix: Array(prefix.utf8)) { key, value in
+            out.append((key.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }, value.withUnsafeBytes { String(decoding: $0, as: UTF8.self) }))
+            return out.count < limit
+        }
+        return out
+    }
+
+    @Test func aColdScanReadsEveryRecordOnceInOrderFromManyThreads() throws {
+        let dir = TemporaryDirectory()
+        let (store, model) = try coldStore(dir)
+        let all = try scan(store)
+        #expect(all.map(\.0) == model.map(\.0) && all.map(\.1) == model.map(\.1))
+        let prefixed = try scan(store, prefix: "key-11")
+        #expect(prefixed.map(\.0) == model.filter { $0.0.hasPrefix("key-11") }.map(\.0))
+        // Several scans at once, each with its own read-ahead.
+        let failures = Locked(0)
+        DispatchQueue.concurrentPerform(iterations: 6) { _ in
+            for _ in 0..<3 {
+                let got = try? scan(store)
+                if got?.map(\.0) != model.map(\.0) || got?.map(\.1) != model.map(\.1) { failures.withLock { $0 += 1 } }
+            }
+        }
+        #expect(failures.withLock { $0 } == 0)
+        try store.close()
+    }
+
+    @Test func aScanThatStopsEarlyStopsItsReadAhead() throws {
+        let dir = TemporaryDirectory()
+        let (store, model) = try coldStore(dir)
+        for limit in [1, 40, 200, 700, 1500] {
+            for _ in 0..<20 {
+                let got = try scan(store, limit: limit)
+                #expect(got.map(\.0) == model.prefix(limit).map(\.0))
+            }
+        }
+        try store.close()
+    }
+
+    @Test func aDamagedBlockAheadIsATypedErrorInItsPlace() throws {
+        let dir = TemporaryDirectory()
+        let (store, model) = try coldStore(dir)
+        let segment = try #require(store.currentState().segments["d"]?.first)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.child("s/dims/d")).filter { $0.hasSuffix(".seg") }
+        #expect(files.count == 1)
+        let path = dir.child("s/dims/d/") + files[0]
+        let entry = try segment.blockEntry(Int(segment.layout.blockCount) - 2)
+        try store.close()
+        ByteSurgery.flip(path, at: Int(entry.offset) + 5)
+        let reopened = try Store(path: dir.child("s"), options: testOptions())
+        var delivered: [String] = []
+        do {
+            try reopened.scan("d") { key, _ in
+                delivered.append(key.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+                return true
+            }
+            Issue.record("a scan over a damaged block finished")
+        } catch {
+            #expect(error.code == .corrupted, "\(error)")
+        }
+        // Every record before the damaged block came first, in order, and nothing after it.
+        #expect(delivered.count > model.count / 2 && delivered.count < model.count)
+        #expect(delivered == Array(model.prefix(delivered.count).map(\.0)))
+        try reopened.close()
+    }
+}
