@@ -202,6 +202,18 @@ final class Segment: Sendable {
         return (Int(offset), Int(stored), Int(raw), checksum)
     }
 
+    /// The key of the segment's last record (walks its last block).
+    /// - Precondition: the segment has a block.
+    func lastKey() throws(StoreError) -> [UInt8] {
+        precondition(layout.blockCount > 0, "an empty segment has no last key")
+        let lastBlock = Int(layout.blockCount) - 1
+        var cursor = try SegmentCursor(segment: self, from: try firstKey(lastBlock))
+        var last: [UInt8] = []
+        while let record = try cursor.next() { last = [UInt8](record.key) }
+        guard !last.isEmpty else { throw damage("block \(lastBlock) holds no record", at: UInt64(try blockEntry(lastBlock).offset)) }
+        return last
+    }
+
     /// The first key of block `i`.
     func firstKey(_ i: Int) throws(StoreError) -> UnsafeRawBufferPointer {
         let table = try index()

@@ -90,7 +90,11 @@ enum Reader {
         }
         let segments = state.segments[dimension] ?? []
         if sources.isEmpty, segments.count == 1, segments[0].layout.maxLSN <= lsn {
-            try scanOne(segments[0], prefix: prefix, body)
+            _ = try scanOne(segments[0], prefix: prefix, body)
+            return
+        }
+        if sources.isEmpty, segments.count > 1, let ordered = try disjointInKeyOrder(segments, visibleAt: lsn) {
+            for segment in ordered where try !scanOne(segment, prefix: prefix, body) { return }
             return
         }
         try prefix.withBytes { (p) throws(StoreError) in
@@ -104,8 +108,10 @@ enum Reader {
     /// The common case of a scan: one segment, no memtable entries, every record visible (a
     /// flushed or compacted dimension). No merge: the cursor's records go straight to `body`,
     /// each key's older versions skipped by comparing it with the previous key.
-    private static func scanOne(_ segment: Segment, prefix: [UInt8], _ body: (_ key: RawSpan, _ value: RawSpan) -> Bool) throws(StoreError) {
-        try prefix.withBytes { (p) throws(StoreError) in
+    /// - Returns: `true` if the walk reached the segment's end (a later segment's keys may still
+    ///   match), `false` if `body` stopped it or its keys moved past `prefix`.
+    private static func scanOne(_ segment: Segment, prefix: [UInt8], _ body: (_ key: RawSpan, _ value: RawSpan) -> Bool) throws(StoreError) -> Bool {
+        try prefix.withBytes { (p) throws(StoreError) -> Bool in
             var cursor = try SegmentCursor(segment: segment, from: p, readAhead: true)
             var previous = UnsafeRawBufferPointer(start: nil, count: 0)
             // A block at a time: the inner loop's position stays in a local.
@@ -114,10 +120,31 @@ enum Reader {
                     // Versions of a key are adjacent, newest first: only the first counts.
                     if keysEqual(record.key, previous) { continue }
                     previous = record.key
-                    if !p.isEmpty && !hasPrefix(record.key, p) { return }
-                    if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return }
+                    if !p.isEmpty && !hasPrefix(record.key, p) { return false }
+                    if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return false }
                 }
             }
+            return true
         }
+    }
+
+    /// `segments` in key order if every one is visible at `lsn` and no two share a key (each
+    /// one's last key comes before the next one's first), else `nil`. Such segments, the
+    /// flushes of a dimension loaded in key order whose data spanned memtables, scan one after
+    /// another with no merge: a key's every version is in one of them. Costs each segment's
+    /// last block.
+    private static func disjointInKeyOrder(_ segments: [Segment], visibleAt lsn: LSN) throws(StoreError) -> [Segment]? {
+        var ranges: [(segment: Segment, first: [UInt8], last: [UInt8])] = []
+        ranges.reserveCapacity(segments.count)
+        for segment in segments {
+            guard segment.layout.maxLSN <= lsn, segment.layout.blockCount > 0 else { return nil }
+            ranges.append((segment, [UInt8](try segment.firstKey(0)), try segment.lastKey()))
+        }
+        ranges.sort { a, b in a.first.withUnsafeBytes { x in b.first.withUnsafeBytes { y in compareKeys(x, y) < 0 } } }
+        for i in 1..<ranges.count {
+            let ordered = ranges[i - 1].last.withUnsafeBytes { x in ranges[i].first.withUnsafeBytes { y in compareKeys(x, y) < 0 } }
+            guard ordered else { return nil }
+        }
+        return ranges.map(\.segment)
     }
 }

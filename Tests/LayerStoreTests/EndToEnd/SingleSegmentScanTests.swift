@@ -55,4 +55,53 @@ import Testing
         #expect(seen == 5)
         try store.close()
     }
+
+    /// A dimension loaded in key order across flushes: segments with disjoint key ranges, scanned
+    /// one after another without a merge. Then a write into one's range makes them overlap
+    /// (the merge takes over): both ways read the model, prefixes across the boundaries included.
+    @Test func disjointSegmentsScanInKeyOrderAndOverlappingOnesStillMerge() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(path: dir.child("s"), options: testOptions())
+        var model: [String: String] = [:]
+        func key(_ i: Int) -> String { "k" + String(1000 + i) }
+        // Three flushes in key order, flushed in an order that is not key order.
+        for part in [1, 0, 2] {
+            try store.write { batch in
+                for i in (part * 300)..<(part * 300 + 300) {
+                    for version in 0..<(i % 3 + 1) {
+                        try batch.put("v\(version)-\(i)", forKey: key(i), in: "d")
+                        model[key(i)] = "v\(version)-\(i)"
+                    }
+                }
+                for i in stride(from: part * 300, to: part * 300 + 300, by: 13) {
+                    try batch.delete(forKey: key(i), in: "d")
+                    model[key(i)] = nil
+                }
+            }
+            try store.flush()
+        }
+        #expect(store.currentState().segments["d"]?.count == 3)
+        #expect(try scan(store) == model)
+        for prefix in ["k12", "k129", "k13", "k15", "k1599", "k16", "k9"] {
+            #expect(try scan(store, prefix: prefix) == model.filter { $0.key.hasPrefix(prefix) }, "\(prefix)")
+        }
+        for stopAfter in [1, 299, 300, 301, 600, 650] {
+            var seen: [String] = []
+            try store.scan("d") { k, _ in
+                seen.append(k.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+                return seen.count < stopAfter
+            }
+            #expect(seen == Array(model.keys.sorted().prefix(stopAfter)), "\(stopAfter)")
+        }
+        // A newer segment inside an older one's range: the segments overlap, the merge reads.
+        try store.put("new", forKey: key(450), in: "d")
+        try store.delete(forKey: key(451), in: "d")
+        try store.flush()
+        model[key(450)] = "new"
+        model[key(451)] = nil
+        #expect(store.currentState().segments["d"]?.count == 4)
+        #expect(try scan(store) == model)
+        #expect(try scan(store, prefix: "k14") == model.filter { $0.key.hasPrefix("k14") })
+        try store.close()
+    }
 }
