@@ -70,8 +70,15 @@ enum SegmentFormat {
 /// The name of a segment file: `<segment id, 16 hex digits>-<version, 8 hex digits>.seg`.
 enum SegmentName {
     static func fileName(id: UInt64, version: UInt32) -> String {
-        let v = String(version, radix: 16)
-        return hex16(id) + "-" + String(repeating: "0", count: 8 - v.count) + v + ".seg"
+        // Built in place: every segment an open maps is named once (see `zeroPaddedHex`).
+        String(unsafeUninitializedCapacity: 29) { buffer in
+            var i = 0
+            for byte in hex16(id).utf8 { buffer[i] = byte; i += 1 }
+            buffer[i] = UInt8(ascii: "-"); i += 1
+            for byte in zeroPaddedHex(UInt64(version), digits: 8).utf8 { buffer[i] = byte; i += 1 }
+            for byte in ".seg".utf8 { buffer[i] = byte; i += 1 }
+            return i
+        }
     }
 
     /// The (id, version) in a segment file name, or `nil` if the name is not one.

@@ -75,4 +75,17 @@ import Testing
         #expect(Checksum.xxh3([], seed: 0) == 0x2D06_8005_38D3_94C2)
         #expect(Checksum.xxh3(Array("abc".utf8), seed: 0) != Checksum.xxh3(Array("abc".utf8), seed: 1))
     }
+
+    @Test func fileNamesSpellIdsAndVersionsInZeroPaddedLowercaseHex() {
+        #expect(hex16(0) == "0000000000000000")
+        #expect(hex16(0xABCDEF) == "0000000000abcdef")
+        #expect(hex16(.max) == "ffffffffffffffff")
+        #expect(zeroPaddedHex(0x1F, digits: 8) == "0000001f")
+        #expect(SegmentName.fileName(id: 0x12, version: 0xA) == "0000000000000012-0000000a.seg")
+        #expect(SegmentName.fileName(id: .max, version: .max) == "ffffffffffffffff-ffffffff.seg")
+        for (id, version) in [(UInt64(1), UInt32(1)), (0xDEAD_BEEF_0000_0001, 0x8000_0000), (.max, 0)] {
+            let parsed = SegmentName.parse(SegmentName.fileName(id: id, version: version))
+            #expect(parsed?.id == id && parsed?.version == version)
+        }
+    }
 }
