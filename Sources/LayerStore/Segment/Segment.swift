@@ -86,6 +86,9 @@ final class Segment: Sendable {
     private let cache: BlockCache?
     private let seed: UInt64
     private let blocksVerified: AtomicBitmap
+    /// The last record's key once ``lastKey()`` has found it: a scan over several segments asks
+    /// for it every time.
+    private let lastKeyFound = Mutex<[UInt8]?>(nil)
     /// 0: not checked yet, 1: checksum holds. A failed check is not cached: it throws each time.
     private let indexChecked = Atomic<UInt8>(0)
     private let hashChecked = Atomic<UInt8>(0)
@@ -202,16 +205,20 @@ final class Segment: Sendable {
         return (Int(offset), Int(stored), Int(raw), checksum)
     }
 
-    /// The key of the segment's last record (walks its last block).
+    /// The key of the segment's last record (its last block is walked once, then remembered).
     /// - Precondition: the segment has a block.
     func lastKey() throws(StoreError) -> [UInt8] {
+        if let known = lastKeyFound.withLock({ $0 }) { return known }
         precondition(layout.blockCount > 0, "an empty segment has no last key")
         let lastBlock = Int(layout.blockCount) - 1
         var cursor = try SegmentCursor(segment: self, from: try firstKey(lastBlock))
-        var last: [UInt8] = []
-        while let record = try cursor.next() { last = [UInt8](record.key) }
-        guard !last.isEmpty else { throw damage("block \(lastBlock) holds no record", at: UInt64(try blockEntry(lastBlock).offset)) }
-        return last
+        var last = UnsafeRawBufferPointer(start: nil, count: 0)
+        while let record = try cursor.next() { last = record.key }
+        // The cursor still holds the last block, so `last` is still valid here.
+        let key = withExtendedLifetime(cursor) { [UInt8](last) }
+        guard !key.isEmpty else { throw damage("block \(lastBlock) holds no record", at: UInt64(try blockEntry(lastBlock).offset)) }
+        lastKeyFound.withLock { $0 = key }
+        return key
     }
 
     /// The first key of block `i`.
