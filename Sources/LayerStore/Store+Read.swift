@@ -77,7 +77,7 @@ extension Store {
     /// The address ranges of the current segment mappings of `dimension` (for tests that check
     /// values are handed out from the mapping itself).
     package func mappedAddressRanges(of dimension: String) -> [Range<UInt>] {
-        (currentState().segments[dimension] ?? []).map { segment in
+        (currentState().segments[dimension] ?? [Segment]()).map { segment in
             let bytes = segment.region.bytes
             let start = UInt(bitPattern: bytes.baseAddress)
             return start..<(start + UInt(bytes.count))

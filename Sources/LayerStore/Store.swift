@@ -56,11 +56,14 @@ public final class Store: Sendable {
     let visibleLSN: Atomic<UInt64>
     let writer: Locked<WriterState>?
     let groupCommit: GroupCommit?
-    let flushQueue: DispatchQueue = {
-        let queue = DispatchQueue(label: "LayerStore.flush")
-        queue.setSpecific(key: Store.flushQueueKey, value: true)
-        return queue
-    }()
+    /// Where flushes and compactions run, one at a time; a writer's only. Made at open, not on
+    /// first use: a `lazy` property would need a lock to be `Sendable`.
+    private let writerQueue: DispatchQueue?
+    /// The writer's flush queue. Only writer code paths (which check ``writer`` first) use it.
+    var flushQueue: DispatchQueue {
+        guard let writerQueue else { preconditionFailure("a read-only store has no flush queue") }
+        return writerQueue
+    }
     /// Marks the flush queue, so code can tell it runs there.
     static let flushQueueKey = DispatchSpecificKey<Bool>()
     let closed = Atomic<Bool>(false)
@@ -103,10 +106,16 @@ public final class Store: Sendable {
         self.visibleLSN = Atomic(opened.nextLSN - 1)
         self.writer = opened.writer.map { Locked($0) }
         if opened.writer != nil {
+            // A read-only open makes no queue: creating one costs a new process about 60,000
+            // instructions of dispatch and runtime set-up, on the path to its first value.
+            let queue = DispatchQueue(label: "LayerStore.flush")
+            queue.setSpecific(key: Store.flushQueueKey, value: true)
+            self.writerQueue = queue
             let visible = VisibleLSNPublisher()
             self.groupCommit = GroupCommit(durableLSN: opened.nextLSN - 1) { visible.publish($0) }
             visible.store = self
         } else {
+            self.writerQueue = nil
             self.groupCommit = nil
         }
         logOpened()
@@ -122,9 +131,10 @@ public final class Store: Sendable {
         var damageSeen = 0
         while true {
             let manifests = ManifestStore(io: io, directory: StoreLayout(path).root, permissions: 0)
-            let before = options.readOnly ? (try? manifests.generations().first) : nil
+            let listing = options.readOnly ? (try? io.list(manifests.directory)) : nil
+            let before = listing.flatMap { ManifestStore.generations(in: $0).first }
             do throws(StoreError) {
-                let opened = try StoreOpener(path: path, options: options, io: io).open()
+                let opened = try StoreOpener(path: path, options: options, io: io, rootListing: listing).open()
                 // A read-only open is a view of one manifest plus the WAL above its checkpoint.
                 // If a writer published a newer manifest meanwhile, it may also have dropped WAL
                 // files this open needed — even all of them, which no check on the files can

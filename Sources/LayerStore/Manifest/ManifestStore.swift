@@ -23,14 +23,27 @@ struct ManifestStore {
 
     /// The manifest generations present, newest first.
     func generations() throws(StoreError) -> [UInt64] {
-        try io.list(directory).compactMap(ManifestFormat.generation).sorted(by: >)
+        ManifestStore.generations(in: try io.list(directory))
+    }
+
+    /// The manifest generations among the names of a listing of the store directory, newest
+    /// first.
+    static func generations(in names: [String]) -> [UInt64] {
+        names.compactMap(ManifestFormat.generation).sorted(by: >)
     }
 
     /// The newest manifest whose checksum and structure hold, with the newer ones passed over.
+    /// - Parameters:
+    ///   - listing: the store directory's names, if the caller has just listed it.
+    ///   - newestValidOnly: stop at the newest valid manifest (a read-only open, which never
+    ///     uses older ones): `all` then holds just it, and older manifests are not read.
     /// - Throws: `notAStore` if there is no manifest at all; `corrupted` if none is valid;
     ///   `unsupportedFormat` if the newest readable one is from a newer format.
-    func loadNewest() throws(StoreError) -> (manifest: Manifest, skipped: [SkippedManifest], all: [Manifest]) {
-        let gens = try generations()
+    func loadNewest(listing: [String]? = nil, newestValidOnly: Bool = false) throws(StoreError)
+        -> (manifest: Manifest, skipped: [SkippedManifest], all: [Manifest])
+    {
+        let gens: [UInt64]
+        if let listing { gens = ManifestStore.generations(in: listing) } else { gens = try generations() }
         guard !gens.isEmpty else { throw StoreError(.notAStore, "no manifest found", path: directory) }
         var skipped: [SkippedManifest] = []
         var valid: [Manifest] = []
@@ -39,6 +52,7 @@ struct ManifestStore {
             do throws(StoreError) {
                 let bytes = try io.readWholeFile(directory + "/" + name)
                 valid.append(try ManifestCodec.decode(bytes, generation: generation, path: directory + "/" + name))
+                if newestValidOnly { break }
             } catch where error.code == .corrupted {
                 if valid.isEmpty { skipped.append(SkippedManifest(name: name, reason: error.message)) }
             }

@@ -26,23 +26,28 @@ struct StoreOpener {
     let io: any FileIO
     let options: StoreOptions
     let layout: StoreLayout
+    /// The store directory's names, listed by the caller just before this open (read-only opens
+    /// list it once for the open and its race check, not once per step).
+    let rootListing: [String]?
 
-    init(path: String, options: StoreOptions, io: any FileIO) {
+    init(path: String, options: StoreOptions, io: any FileIO, rootListing: [String]? = nil) {
         self.io = io
         self.options = options
         self.layout = StoreLayout(path)
+        self.rootListing = rootListing
     }
 
     func open() throws(StoreError) -> OpenedStore {
-        let needsCreation = try prepareDirectory()
-        guard !options.readOnly else { return try openLocked(lockFD: -1) }
+        let (needsCreation, names) = try prepareDirectory()
+        // A read-only open takes no lock, so the listing it looked at is as good as any later one.
+        guard !options.readOnly else { return try openLocked(lockFD: -1, listing: names) }
         // The lock comes before creation: two processes creating the same store at once must not
         // both lay it out.
         let lockFD = try io.open(layout.lockFile, [.write, .create], permissions: options.filePermissions)
         do throws(StoreError) {
             try io.lock(lockFD, path: layout.lockFile)
             if needsCreation, try !hasManifest() { try create() }
-            return try openLocked(lockFD: lockFD)
+            return try openLocked(lockFD: lockFD, listing: nil)
         } catch {
             io.close(lockFD)
             throw error
@@ -53,10 +58,10 @@ struct StoreOpener {
         try io.list(layout.root).contains { ManifestFormat.generation($0) != nil }
     }
 
-    private func openLocked(lockFD: Int32) throws(StoreError) -> OpenedStore {
+    private func openLocked(lockFD: Int32, listing: [String]?) throws(StoreError) -> OpenedStore {
         var report = RecoveryReport()
         let manifests = ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions)
-        let (manifest, skipped, all) = try manifests.loadNewest()
+        let (manifest, skipped, all) = try manifests.loadNewest(listing: listing, newestValidOnly: options.readOnly)
         report.manifestGeneration = manifest.generation
         report.skippedManifests = skipped.map { "\($0.name): \($0.reason)" }
         report.checkpointLSN = manifest.checkpointLSN
@@ -71,7 +76,7 @@ struct StoreOpener {
         }
         let mmap = MmapManager(segmentAdvice: options.accessPattern.advice)
         let cache = BlockCache(byteCountMax: options.blockCacheByteCountMax)
-        var segments: [String: [Segment]] = [:]
+        var segments = SegmentsByDimension()
         for dimension in manifest.dimensions {
             // A plain loop, not a typed-throws `map`: its generic `E: Error` costs a new process
             // a runtime conformance lookup.
@@ -106,9 +111,11 @@ struct StoreOpener {
 
     /// Checks what is at the path before anything is written: an existing store, an empty (or
     /// interrupted-creation) directory to create a store in, or a refusal. Makes the directory
-    /// when it is missing and creation is allowed. Returns whether a store must be created.
-    private func prepareDirectory() throws(StoreError) -> Bool {
+    /// when it is missing and creation is allowed. Returns whether a store must be created, and
+    /// the directory's names if it exists.
+    private func prepareDirectory() throws(StoreError) -> (needsCreation: Bool, names: [String]?) {
         let mayCreate = options.createIfMissing && !options.readOnly
+        if let rootListing, rootListing.contains(where: { ManifestFormat.generation($0) != nil }) { return (false, rootListing) }
         switch try io.kind(of: layout.root) {
         case .file:
             throw StoreError(.notAStore, "not a directory", path: layout.root)
@@ -120,10 +127,10 @@ struct StoreOpener {
                 return try prepareDirectory()  // another process made it first
             }
             try io.syncDirectory(StoreLayout.parent(of: layout.root))
-            return true
+            return (true, nil)
         case .directory:
             let names = try io.list(layout.root)
-            if names.contains(where: { ManifestFormat.generation($0) != nil }) { return false }
+            if names.contains(where: { ManifestFormat.generation($0) != nil }) { return (false, names) }
             // A directory holding only what an interrupted creation makes (LOCK, empty wal/ and
             // dims/) is finished now. Anything more — data without a manifest — is not a fresh
             // store: `layerstore recover` rebuilds its manifest.
@@ -136,7 +143,7 @@ struct StoreOpener {
                 throw StoreError(.notAStore, "directory holds no store manifest (if it held a store, `layerstore recover` rebuilds it)", path: layout.root)
             }
             guard mayCreate else { throw StoreError(.storeNotFound, "directory holds no store", path: layout.root) }
-            return true
+            return (true, names)
         }
     }
 

@@ -24,15 +24,16 @@ struct DimensionTable: @unchecked Sendable {
 
     /// Builds the table. The caller keeps every segment alive for as long as the table is used
     /// and calls ``deallocate()`` once.
-    init(_ segments: [String: [Segment]]) {
+    init(_ segments: SegmentsByDimension) {
         var capacity = 4
         while capacity < segments.count * 2 { capacity *= 2 }
         entries = .allocate(capacity: capacity)
         entries.initialize(repeating: Entry(hash: 0, nameStart: -1, nameCount: 0, segments: UnsafeBufferPointer(start: nil, count: 0)))
         mask = capacity - 1
-        names = .allocate(byteCount: max(1, segments.keys.reduce(0) { $0 + $1.utf8.count }), alignment: 1)
+        names = .allocate(byteCount: max(1, segments.entries.reduce(0) { $0 + $1.name.utf8.count }), alignment: 1)
         var used = 0
-        for (name, list) in segments {
+        for entry in segments.entries {
+            let name = entry.name, list = entry.segments
             let bytes = Array(name.utf8)
             let start = used
             bytes.withUnsafeBytes { names.baseAddress!.advanced(by: start).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }

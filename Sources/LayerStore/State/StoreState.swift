@@ -12,7 +12,7 @@ final class StoreState: @unchecked Sendable {
     // Safe to share: every property is immutable; the unmanaged copies below point at objects
     // the arrays above keep alive for as long as `self` lives.
     let manifest: Manifest
-    let segments: [String: [Segment]]
+    let segments: SegmentsByDimension
     let memtables: [Memtable]
     /// `segments` and `memtables` again, unretained: what point reads walk. Copying an array of
     /// references out of a shared object retains it, and retaining writes the reference count —
@@ -20,7 +20,7 @@ final class StoreState: @unchecked Sendable {
     let dimensionTable: DimensionTable
     let memtableRefs: UnsafeBufferPointer<Unmanaged<Memtable>>
 
-    init(manifest: Manifest, segments: [String: [Segment]], memtables: [Memtable]) {
+    init(manifest: Manifest, segments: SegmentsByDimension, memtables: [Memtable]) {
         self.manifest = manifest
         self.segments = segments
         self.memtables = memtables
@@ -37,7 +37,7 @@ final class StoreState: @unchecked Sendable {
 
     /// Every dimension with data in segments or memtables, sorted.
     var dimensionNames: [String] {
-        var names = Set(segments.keys)
+        var names = Set(segments.names)
         for m in memtables { names.formUnion(m.dimensionNames) }
         return names.sorted()
     }

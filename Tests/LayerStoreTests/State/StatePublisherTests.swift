@@ -7,7 +7,7 @@ import Testing
     func state(_ generation: UInt64) -> StoreState {
         var manifest = Manifest.initial(storeID: 7)
         manifest.generation = generation
-        return StoreState(manifest: manifest, segments: [:], memtables: [Memtable()])
+        return StoreState(manifest: manifest, segments: SegmentsByDimension(), memtables: [Memtable()])
     }
 
     @Test func aPinnedStateOutlivesItsReplacementUntilUnpinned() {
