@@ -163,7 +163,7 @@ extension Store {
         let fd = try io.open(copy, [.write, .create, .exclusive], permissions: options.filePermissions)
         defer { io.close(fd) }
         try withExtendedLifetime(segment) { () throws(StoreError) in
-            try io.write(fd, path: copy, segment.region.bytes, at: 0)
+            try io.write(fd, path: copy, try segment.region.mapped().bytes, at: 0)
         }
         try io.sync(fd, path: copy)
     }

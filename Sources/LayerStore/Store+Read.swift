@@ -77,8 +77,8 @@ extension Store {
     /// The address ranges of the current segment mappings of `dimension` (for tests that check
     /// values are handed out from the mapping itself).
     package func mappedAddressRanges(of dimension: String) -> [Range<UInt>] {
-        (currentState().segments[dimension] ?? [Segment]()).map { segment in
-            let bytes = segment.region.bytes
+        (currentState().segments[dimension] ?? [Segment]()).compactMap { segment in
+            guard let bytes = try? segment.region.mapped().bytes else { return nil }
             let start = UInt(bitPattern: bytes.baseAddress)
             return start..<(start + UInt(bytes.count))
         }

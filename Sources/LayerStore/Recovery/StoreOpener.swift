@@ -54,6 +54,11 @@ struct StoreOpener {
         }
     }
 
+    /// How many segments an open leaves unmapped until first use; each keeps its file open until
+    /// then, so a store of very many segments maps the rest at once rather than hold a
+    /// descriptor for each.
+    static let deferredMappingCountMax = 256
+
     private func hasManifest() throws(StoreError) -> Bool {
         try io.list(layout.root).contains { ManifestFormat.generation($0) != nil }
     }
@@ -77,6 +82,7 @@ struct StoreOpener {
         let mmap = MmapManager(segmentAdvice: options.accessPattern.advice)
         let cache = BlockCache(byteCountMax: options.blockCacheByteCountMax)
         var segments = SegmentsByDimension()
+        var openedCount = 0
         for dimension in manifest.dimensions {
             // A plain loop, not a typed-throws `map`: its generic `E: Error` costs a new process
             // a runtime conformance lookup.
@@ -85,7 +91,9 @@ struct StoreOpener {
             for d in dimension.segments.reversed() {
                 opened.append(try Segment(io: io, path: layout.segmentPath(dimension: dimension.name, id: d.id, version: d.version),
                                           storeID: manifest.storeID, id: d.id, version: d.version, listed: (d, dimension.name),
-                                          manager: mmap, verification: options.blockVerification, cache: cache))
+                                          manager: mmap, verification: options.blockVerification, cache: cache,
+                                          mapNow: openedCount >= StoreOpener.deferredMappingCountMax))
+                openedCount += 1
             }
             segments[dimension.name] = opened
         }

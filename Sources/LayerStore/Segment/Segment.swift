@@ -75,7 +75,8 @@ final class Segment: Sendable {
     /// The header's numbers again, in a plain struct: reading a field of `header` copies it,
     /// and its `dimension` string with it (a retain on every read).
     let layout: SegmentLayout
-    let region: MmapRegion
+    /// The file, mapped on first use (an open maps nothing it does not read).
+    let region: DeferredRegion
     let path: String
     let verification: BlockVerification
     /// Unique among every segment this process opens: the block cache's key (an address could
@@ -88,7 +89,9 @@ final class Segment: Sendable {
     private let blocksVerified: AtomicBitmap
     /// The last record's key once ``lastKey()`` has found it: a scan over several segments asks
     /// for it every time.
-    private let lastKeyFound = Mutex<[UInt8]?>(nil)
+    /// Empty until found (keys are never empty). Not an optional: the first `[UInt8]?` a process
+    /// makes costs it a runtime metadata instantiation, and every open makes segments.
+    private let lastKeyFound = Mutex<[UInt8]>([])
     /// 0: not checked yet, 1: checksum holds. A failed check is not cached: it throws each time.
     private let indexChecked = Atomic<UInt8>(0)
     private let hashChecked = Atomic<UInt8>(0)
@@ -101,9 +104,12 @@ final class Segment: Sendable {
     ///   header must agree with it (a segment under the wrong name or in the wrong place fails).
     init(io: any FileIO, path: String, storeID: UInt64, id: UInt64, version: UInt32,
          listed: (descriptor: SegmentDescriptor, dimension: String)?,
-         manager: MmapManager, verification: BlockVerification, cache: BlockCache? = nil) throws(StoreError) {
+         manager: MmapManager, verification: BlockVerification, cache: BlockCache? = nil,
+         mapNow: Bool = true) throws(StoreError) {
         let fd = try io.open(path, [], permissions: 0)
-        defer { io.close(fd) }
+        // Handed to the region below, which closes it once the file is mapped.
+        var owned = true
+        defer { if owned { io.close(fd) } }
         let length = try io.size(fd, path: path)
         if let listed, UInt64(length) != listed.descriptor.fileLength {
             throw .corrupted("segment is \(length) bytes, the manifest says \(listed.descriptor.fileLength)", path: path, offset: UInt64(length))
@@ -145,8 +151,9 @@ final class Segment: Sendable {
         guard tableOffset == header.blockTableOffset, hashOffset == header.hashOffset, reserved == 0,
             indexLength == hashOffset - tableOffset  // no overflow: checkLayout ordered them
         else { throw .corrupted("segment footer disagrees with its header", path: path, offset: header.footerOffset) }
-        let region = try MmapRegion(io: io, fd: fd, path: path, count: Int(length), manager: manager)
-        region.advise(manager.segmentAdvice)
+        let region = DeferredRegion(io: io, fd: fd, path: path, count: Int(length), manager: manager)
+        owned = false
+        if mapNow { try region.mapNow() }
         self.header = header
         self.layout = SegmentLayout(header)
         self.region = region
@@ -166,7 +173,7 @@ final class Segment: Sendable {
     /// The block table and key heap, checked on first use.
     func index() throws(StoreError) -> UnsafeRawBufferPointer {
         let start = Int(layout.blockTableOffset)
-        let bytes = region.bytes(start..<(start + indexLength))!  // inside: checked at open
+        let bytes = try region.bytes(start..<(start + indexLength))!  // inside: checked at open
         if indexChecked.load(ordering: .acquiring) == 0 {
             guard Checksum.xxh3(bytes, seed: Checksum.seed(file: seed, offset: layout.blockTableOffset)) == indexChecksum else {
                 throw damage("segment block table checksum mismatch", at: layout.blockTableOffset)
@@ -179,10 +186,10 @@ final class Segment: Sendable {
     /// The hash index, checked on first use.
     func hashIndex() throws(StoreError) -> UnsafeRawBufferPointer {
         let start = Int(layout.hashOffset)
-        let bytes = region.bytes(start..<(start + Int(layout.hashSlotCount) * SegmentFormat.hashSlotByteCount))!
+        let bytes = try region.bytes(start..<(start + Int(layout.hashSlotCount) * SegmentFormat.hashSlotByteCount))!
         if hashChecked.load(ordering: .acquiring) == 0 {
             let end = Int(layout.footerOffset)
-            let whole = region.bytes(start..<end)!
+            let whole = try region.bytes(start..<end)!
             guard Checksum.xxh3(whole, seed: Checksum.seed(file: seed, offset: layout.hashOffset)) == hashChecksum else {
                 throw damage("segment hash index checksum mismatch", at: layout.hashOffset)
             }
@@ -208,7 +215,8 @@ final class Segment: Sendable {
     /// The key of the segment's last record (its last block is walked once, then remembered).
     /// - Precondition: the segment has a block.
     func lastKey() throws(StoreError) -> [UInt8] {
-        if let known = lastKeyFound.withLock({ $0 }) { return known }
+        let known = lastKeyFound.withLock { $0 }
+        if !known.isEmpty { return known }
         precondition(layout.blockCount > 0, "an empty segment has no last key")
         let lastBlock = Int(layout.blockCount) - 1
         var cursor = try SegmentCursor(segment: self, from: try firstKey(lastBlock))
@@ -247,7 +255,7 @@ final class Segment: Sendable {
             return BlockView(bytes: hit.bytes, owner: hit)
         }
         let entry = try blockEntry(i)
-        let stored = region.bytes(entry.offset..<(entry.offset + entry.length))!  // bounds checked in blockEntry
+        let stored = try region.bytes(entry.offset..<(entry.offset + entry.length))!  // bounds checked in blockEntry
         if verification == .everyRead || !blocksVerified.contains(i) {
             guard Checksum.xxh3(stored, seed: Checksum.seed(file: seed, offset: UInt64(entry.offset))) == entry.checksum else {
                 throw damage("block \(i) checksum mismatch", at: UInt64(entry.offset))

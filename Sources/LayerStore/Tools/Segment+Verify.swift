@@ -79,7 +79,7 @@ struct SegmentFileCheck {
         // hold). Its mapping then serves every check, so each page is faulted in only once.
         let segment = try? Segment(io: io, path: path, storeID: storeID, id: id, version: version, listed: nil,
                                    manager: manager, verification: .firstRead)
-        var region = segment?.region
+        var region = try segment?.region.mapped()
         if region == nil {
             let fd = try io.open(path, [], permissions: 0)
             defer { io.close(fd) }
