@@ -1,22 +1,29 @@
 //! Verifies and decompresses an LZ4 segment's next blocks on another core while a scan reads
-//! the current one.
+//! the current one, and lets the scan decompress a block itself when the other core is behind.
 //!
 //! Why: a scan of a cold (LZ4) segment decompressed a block, then walked its records, on one
-//! thread: its speed was 1/(1/LZ4 + 1/walk), 2.1 GB/s on small records where LZ4 alone gives
-//! 4.8 and the walk alone 3.9. With the decompression a few blocks ahead on the second core,
-//! the scan runs at about the slower of the two.
+//! thread: its speed was 1/(1/LZ4 + 1/walk). With small records LZ4 is the slower half (its
+//! sequences are short: keys, headers and values interleave), so a helper thread that only
+//! decompresses ahead left the scan waiting for it, at LZ4's speed, with its own core idle a
+//! third of the time, and worse whenever the helper was descheduled. Sharing the blocks makes
+//! the scan run at about (LZ4 + walk) / 2 when LZ4 is the slower half, and at the walk's speed
+//! when it is not.
 //!
-//! How: a ring of chunks, each a few consecutive blocks (a hand-over per 16 KiB block would
-//! cost a thread wake-up per 4 µs of work). The producer fills a free chunk and signals it
-//! filled; the scan takes filled chunks in order and hands each back once it has moved past it.
-//! Two semaphores count the free and the filled chunks, so a chunk is only ever touched by
-//! one side at a time, and their signal/wait order publishes its contents.
+//! How: every block is claimed once, in order, through one atomic counter, by whichever side
+//! gets to it first. The helper claims the next unclaimed block while it is at most
+//! `slotCount` blocks ahead of the scan, decodes it into the block's ring slot and publishes
+//! the slot with a release store of the block's index. The scan, needing block `b`, takes the
+//! slot once it is published; claims `b` and decodes it itself if nobody has; and while the
+//! helper is decoding `b`, claims and decodes the next unclaimed block into its slot instead of
+//! waiting. Only with nothing left to claim does it spin (then yield its core, in case the
+//! helper was descheduled) until `b` is published. A hand-over costs two atomic operations, not a thread wake-up; the helper
+//! sleeps only when it is a full ring ahead, and is woken when the scan has taken half of it.
 //!
-//! Lifetime: the producer runs on a private queue (an overcommit thread: it runs even when the
+//! Lifetime: the helper runs on a private queue (an overcommit thread: it runs even when the
 //! caller's work fills the shared pool), holding only the shared state. When the scan is done or
-//! abandons the segment early, dropping the ``BlockReadAhead`` cancels the producer and waits
+//! abandons the segment early, dropping the ``BlockReadAhead`` cancels the helper and waits
 //! for it, so no decompression outlives the scan. A block that fails to verify or decompress is
-//! handed over as its typed error, at its place in the order, and the producer stops there.
+//! the scan's typed error at its place in the order, whichever side decoded it.
 
 import Dispatch
 import Synchronization
@@ -27,120 +34,190 @@ import Glibc
 import Darwin
 #endif
 
-/// Blocks of one segment, from a start block to its end, decoded ahead by a producer thread.
+/// Blocks of one segment, from a start block to its end, decoded by the scan and a helper
+/// thread together, handed out in order.
 final class BlockReadAhead {
     private let state: State
-    /// Blocks handed out so far, and the chunk being handed out.
-    private var taken = 0
-    private var current: Chunk?
-    private var indexInCurrent = 0
-    private var chunkIndex = 0
+    /// The next block to hand out.
+    private var position: Int
 
-    /// Blocks per chunk: 4 × 16 KiB, about 15 µs of scanning per hand-over.
-    static let blocksPerChunk = 4
-    /// Chunks in the ring: the producer may run this far ahead.
-    static let chunkCount = 4
+    /// Blocks the helper may decode ahead of the scan: 16 × 16 KiB, about 60 µs of scanning.
+    static let slotCount = 16
 
     /// Whether reading ahead can pay here: a second core to decompress on.
     static let isWorthwhile = sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= 2
 
     /// Starts decoding `segment`'s blocks `start ..< blockCount` ahead.
-    init(segment: Segment, from start: Int) {
+    /// - Parameter startsHelper: `false` leaves every block to the scan (tests of the scan's
+    ///   own share).
+    init(segment: Segment, from start: Int, startsHelper: Bool = true) {
         state = State(segment: segment, start: start, end: Int(segment.layout.blockCount))
+        position = start
         let state = self.state
-        DispatchQueue(label: "LayerStore.readAhead").async { state.produce() }
+        if startsHelper {
+            DispatchQueue(label: "LayerStore.readAhead").async { state.help() }
+        } else {
+            state.helperDone.signal()
+        }
     }
 
     deinit {
         state.cancel()
     }
 
+    /// Stops the helper and waits for it; returns how many blocks it decoded and how many
+    /// times it slept for room.
+    func stopHelper() -> (blocks: Int, sleeps: Int) {
+        state.cancel()
+        return (state.helperBlockCount.load(ordering: .relaxed), state.helperSleepCount.load(ordering: .relaxed))
+    }
+
     /// The next block, in order, or `nil` after the last one.
     func next() throws(StoreError) -> BlockView? {
-        while true {
-            if let chunk = current {
-                if indexInCurrent < chunk.views.count {
-                    indexInCurrent += 1
-                    taken += 1
-                    return chunk.views[indexInCurrent - 1]
+        let block = position
+        guard block < state.end else { return nil }
+        let slot = state.slots[block % Self.slotCount]
+        var idleSpins = 0
+        while slot.published.load(ordering: .acquiring) != block {
+            let claim = state.nextClaim.load(ordering: .relaxed)
+            assert(claim >= block, "a block was handed out before it was claimed")
+            if claim == block {
+                // Nobody has it: decode it here, straight to the caller.
+                if state.nextClaim.compareExchange(expected: block, desired: block + 1, ordering: .relaxed).exchanged {
+                    let view = try state.segment.block(block, cached: false)
+                    advance(past: block)
+                    return view
                 }
-                if let error = chunk.error { throw error }
-                // The scan keeps the owners of the blocks it still reads: the chunk can go back.
-                current = nil
-                state.free.signal()
+            } else if claim < state.end && claim - block < Self.slotCount {
+                // The helper is decoding this one: decode a later one meanwhile, into its slot.
+                if state.nextClaim.compareExchange(expected: claim, desired: claim + 1, ordering: .relaxed).exchanged {
+                    _ = state.decode(claim)
+                }
+            } else {
+                // Nothing left to share: wait, spinning first (a block takes microseconds),
+                // then yielding the core (the helper may be waiting for it).
+                idleSpins += 1
+                if idleSpins > 256 { sched_yield() }
             }
-            guard state.start + taken < state.end else { return nil }
-            state.filled.wait()
-            current = state.chunks[chunkIndex]
-            chunkIndex = (chunkIndex + 1) % Self.chunkCount
-            indexInCurrent = 0
+        }
+        let view = slot.view
+        let error = slot.error
+        slot.view = nil
+        slot.error = nil
+        advance(past: block)
+        if let error { throw error }
+        guard let view else { preconditionFailure("a published read-ahead slot holds neither a block nor an error") }
+        return view
+    }
+
+    /// Records that the scan has moved past `block` and wakes the helper if it waits for room.
+    private func advance(past block: Int) {
+        position = block + 1
+        state.taken.store(block + 1, ordering: .sequentiallyConsistent)
+        let wakeAt = state.wakeHelperAt.load(ordering: .sequentiallyConsistent)
+        if block + 1 >= wakeAt,
+           state.wakeHelperAt.compareExchange(expected: wakeAt, desired: .max, ordering: .sequentiallyConsistent).exchanged {
+            state.wake.signal()
         }
     }
 
-    /// A ring slot: the views of consecutive blocks, and the error that ended them, if any.
-    final class Chunk {
-        var views: [BlockView] = []
+    /// A ring slot: the decoded block (or the error that ended the helper) of the block whose
+    /// index `published` holds.
+    final class Slot {
+        /// The block whose decoding this slot holds, published with a release store after
+        /// `view`/`error` are written; -1 before the first.
+        let published = Atomic<Int>(-1)
+        var view: BlockView?
         var error: StoreError?
     }
 
-    /// What the producer and the scan share.
+    /// What the helper and the scan share.
     final class State: @unchecked Sendable {
-        // Safe to share: a chunk is written by the producer only between `free.wait()` and
-        // `filled.signal()`, and read by the scan only between `filled.wait()` and
-        // `free.signal()`; the semaphores order those accesses. `cancelled` is atomic.
+        // Safe to share: a slot's `view`/`error` are written only by the side that claimed its
+        // block (each block is claimed once, through `nextClaim`), and only once the scan has
+        // taken every block that slot held before (`taken`, acquire); the scan reads them only
+        // after it loaded that block's index from `published` (acquire). The counters are
+        // atomics.
         let segment: Segment
         let start: Int
         let end: Int
-        let chunks: [Chunk]
-        /// Counts chunks the producer may fill. Created at 0 and raised, so that no semaphore
-        /// is ever below its initial value when it goes (libdispatch traps on that).
-        let free = DispatchSemaphore(value: 0)
-        let filled = DispatchSemaphore(value: 0)
-        private let done = DispatchSemaphore(value: 0)
+        let slots: [Slot]
+        /// The next block nobody has claimed.
+        let nextClaim: Atomic<Int>
+        /// Blocks before this one the scan has taken (and no longer needs a slot for).
+        let taken: Atomic<Int>
+        /// While the helper sleeps for room: the `taken` count that wakes it (`.max` otherwise).
+        /// Whoever swaps it back to `.max` owns the one wake-up signal.
+        let wakeHelperAt = Atomic<Int>(.max)
+        let wake = DispatchSemaphore(value: 0)
+        let helperDone = DispatchSemaphore(value: 0)
         private let cancelled = Atomic<Bool>(false)
+        /// Blocks the helper decoded, and times it slept for room (what tests check the
+        /// sharing with).
+        let helperBlockCount = Atomic<Int>(0)
+        let helperSleepCount = Atomic<Int>(0)
 
         init(segment: Segment, start: Int, end: Int) {
             self.segment = segment
             self.start = start
             self.end = end
-            chunks = (0..<BlockReadAhead.chunkCount).map { _ in Chunk() }
-            for _ in 0..<BlockReadAhead.chunkCount { free.signal() }
+            nextClaim = Atomic(start)
+            taken = Atomic(start)
+            slots = (0..<BlockReadAhead.slotCount).map { _ in Slot() }
         }
 
-        /// Fills chunks in ring order until every block is decoded, a block fails, or the scan
+        /// Claims and decodes blocks until every block is claimed, a block fails, or the scan
         /// cancels.
-        func produce() {
-            defer { done.signal() }
-            var next = start
-            var index = 0
-            while next < end {
-                free.wait()
-                if cancelled.load(ordering: .relaxed) { return }
-                let chunk = chunks[index]
-                chunk.views.removeAll(keepingCapacity: true)
-                chunk.error = nil
-                let last = min(next + BlockReadAhead.blocksPerChunk, end)
-                while next < last {
-                    do {
-                        chunk.views.append(try segment.block(next, cached: false))
-                        next += 1
-                    } catch {
-                        chunk.error = error
-                        filled.signal()
-                        return
-                    }
+        func help() {
+            defer { helperDone.signal() }
+            while true {
+                let block = nextClaim.load(ordering: .relaxed)
+                if block >= end || cancelled.load(ordering: .relaxed) { return }
+                if block - taken.load(ordering: .acquiring) >= BlockReadAhead.slotCount {
+                    sleepUntilRoom(for: block)
+                    continue
                 }
-                filled.signal()
-                index = (index + 1) % BlockReadAhead.chunkCount
+                guard nextClaim.compareExchange(expected: block, desired: block + 1, ordering: .relaxed).exchanged else {
+                    continue  // the scan took it
+                }
+                guard decode(block) else { return }
+                helperBlockCount.add(1, ordering: .relaxed)
             }
         }
 
-        /// Stops the producer and waits until it has stopped.
+        /// Decodes `block`, which the caller claimed, into its slot and publishes it; returns
+        /// whether it decoded (a failure is published as the block's error).
+        func decode(_ block: Int) -> Bool {
+            let slot = slots[block % BlockReadAhead.slotCount]
+            var decoded = true
+            do {
+                slot.view = try segment.block(block, cached: false)
+            } catch {
+                slot.error = error
+                decoded = false
+            }
+            slot.published.store(block, ordering: .releasing)
+            return decoded
+        }
+
+        /// Sleeps until the scan has taken half the ring ahead of `block`, or cancels.
+        private func sleepUntilRoom(for block: Int) {
+            let target = block - BlockReadAhead.slotCount / 2
+            wakeHelperAt.store(target, ordering: .sequentiallyConsistent)
+            if taken.load(ordering: .sequentiallyConsistent) >= target || cancelled.load(ordering: .sequentiallyConsistent) {
+                // No need to sleep, unless the scan or `cancel` already swapped the target out:
+                // then its signal is on the way and must be consumed.
+                if wakeHelperAt.compareExchange(expected: target, desired: .max, ordering: .sequentiallyConsistent).exchanged { return }
+            }
+            helperSleepCount.add(1, ordering: .relaxed)
+            wake.wait()
+        }
+
+        /// Stops the helper and waits until it has stopped.
         func cancel() {
-            cancelled.store(true, ordering: .relaxed)
-            // Wake a producer waiting for a free chunk (extra signals only raise the count).
-            for _ in 0..<BlockReadAhead.chunkCount { free.signal() }
-            done.wait()
+            guard !cancelled.exchange(true, ordering: .sequentiallyConsistent) else { return }
+            if wakeHelperAt.exchange(.max, ordering: .sequentiallyConsistent) != .max { wake.signal() }
+            helperDone.wait()
         }
     }
 }

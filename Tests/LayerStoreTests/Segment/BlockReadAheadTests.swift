@@ -2,9 +2,10 @@ import Foundation
 import Testing
 @testable import LayerStore
 
-/// Scans of a cold (LZ4) segment decode its blocks ahead on another thread: they must read
-/// exactly what a block-by-block walk reads, stop cleanly when the scan stops early, and hand
-/// over a damaged block as its typed error in its place.
+/// Scans of a cold (LZ4) segment share the decoding of its blocks with a helper thread: they
+/// must read exactly what a block-by-block walk reads, whichever side decodes which block and
+/// however far ahead the helper runs, stop cleanly when the scan stops early, and hand over a
+/// damaged block as its typed error in its place.
 @Suite struct BlockReadAheadTests {
     /// A store whose dimension "d" is one LZ4 segment of many blocks, and its contents in key order.
     func coldStore(_ dir: TemporaryDirectory, options: StoreOptions = testOptions()) throws -> (Store, [(String, String)]) {
@@ -19,7 +20,7 @@ import Testing
                         try batch.delete(forKey: key, in: "d")
                         model[key] = nil
                     } else {
-                        let value = "\(round)-\(i)-" + String(repeating: "abcdefgh", count: Int.random(in: 1...30, using: &random))
+                        let value = "\(round)-\(i)-" + String(repeating: "abcdefgh", count: Int.random(in: 1...120, using: &random))
                         try batch.put(value, forKey: key, in: "d")
                         model[key] = value
                     }
@@ -34,7 +35,7 @@ import Testing
         let segments = try #require(store.currentState().segments["d"])
         #expect(segments.count == 1)
         #expect(segments[0].layout.codec == SegmentFormat.codecLZ4)
-        #expect(Int(segments[0].layout.blockCount) > SegmentCursor.blocksBeforeReadAhead + 3 * BlockReadAhead.blocksPerChunk)
+        #expect(Int(segments[0].layout.blockCount) > SegmentCursor.blocksBeforeReadAhead + 3 * BlockReadAhead.slotCount)
         return (store, model.sorted { $0.key < $1.key })
     }
 
@@ -74,6 +75,58 @@ import Testing
                 let got = try scan(store, limit: limit)
                 #expect(got.map(\.0) == model.prefix(limit).map(\.0))
             }
+        }
+        try store.close()
+    }
+
+    /// The blocks `ahead` hands out, checked byte for byte against reading each block alone.
+    func expectEveryBlock(_ ahead: BlockReadAhead, of segment: Segment, from start: Int, pause: (Int) -> Void = { _ in }) throws {
+        var index = start
+        while let view = try ahead.next() {
+            let alone = try segment.block(index, cached: false)
+            #expect(Array(view.bytes) == Array(alone.bytes), "block \(index)")
+            pause(index)
+            index += 1
+        }
+        #expect(index == Int(segment.layout.blockCount))
+    }
+
+    @Test func withoutItsHelperTheScanDecodesEveryBlockItself() throws {
+        let dir = TemporaryDirectory()
+        let (store, _) = try coldStore(dir)
+        let segment = try #require(store.currentState().segments["d"]?.first)
+        for start in [0, 5] {
+            let ahead = BlockReadAhead(segment: segment, from: start, startsHelper: false)
+            try expectEveryBlock(ahead, of: segment, from: start)
+            #expect(ahead.stopHelper().blocks == 0)
+        }
+        try store.close()
+    }
+
+    @Test func aSlowScanLetsTheHelperFillTheRingAndWakesItForMore() throws {
+        // The helper runs a full ring ahead, sleeps, and is woken as the scan takes blocks:
+        // every block still arrives once, in order, with the right bytes.
+        let dir = TemporaryDirectory()
+        let (store, _) = try coldStore(dir)
+        let segment = try #require(store.currentState().segments["d"]?.first)
+        let slow = BlockReadAhead(segment: segment, from: 0)
+        try expectEveryBlock(slow, of: segment, from: 0) { index in
+            if index % 3 == 0 { usleep(300) }
+        }
+        let (slowHelped, slowSleeps) = slow.stopHelper()
+        #expect(slowSleeps > 0)
+        #expect(slowHelped > Int(segment.layout.blockCount) / 2)
+        // A fast scan races the helper for every block.
+        for start in [0, 1, 7] {
+            let fast = BlockReadAhead(segment: segment, from: start)
+            try expectEveryBlock(fast, of: segment, from: start)
+            #expect(fast.stopHelper().blocks <= Int(segment.layout.blockCount) - start)
+        }
+        // Abandoned at every stage: the helper is stopped and waited for, asleep or not.
+        for taken in [0, 1, BlockReadAhead.slotCount / 2, BlockReadAhead.slotCount + 3] {
+            let ahead = BlockReadAhead(segment: segment, from: 0)
+            for _ in 0..<taken { _ = try ahead.next() }
+            usleep(2000)
         }
         try store.close()
     }
