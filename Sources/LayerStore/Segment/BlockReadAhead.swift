@@ -1,5 +1,6 @@
-//! Verifies and decompresses an LZ4 segment's next blocks on another core while a scan reads
-//! the current one, and lets the scan decompress a block itself when the other core is behind.
+//! Verifies and decompresses an LZ4 segment's next blocks (or verifies a plain segment's, when
+//! every read verifies) on another core while a scan reads the current one, and lets the scan
+//! decode a block itself when the other core is behind.
 //!
 //! Why: a scan of a cold (LZ4) segment decompressed a block, then walked its records, on one
 //! thread: its speed was 1/(1/LZ4 + 1/walk). With small records LZ4 is the slower half (its
@@ -7,7 +8,8 @@
 //! decompresses ahead left the scan waiting for it, at LZ4's speed, with its own core idle a
 //! third of the time, and worse whenever the helper was descheduled. Sharing the blocks makes
 //! the scan run at about (LZ4 + walk) / 2 when LZ4 is the slower half, and at the walk's speed
-//! when it is not.
+//! when it is not. A plain segment read with `.everyRead` verification is the same shape: the
+//! hash of each whole block costs as much as the walk that hashes its values.
 //!
 //! How: every block is claimed once, in order, through one atomic counter, by whichever side
 //! gets to it first. The helper claims the next unclaimed block while it is at most

@@ -19,7 +19,7 @@ struct SegmentCursor {
     /// the record it was handed last (a scan compares keys with it) when the cursor moves on.
     private var owner: AnyObject?
     private var previousOwner: AnyObject?
-    /// Whether LZ4 blocks may be decoded ahead on another thread (``BlockReadAhead``), and the
+    /// Whether blocks may be decoded ahead on another thread (``BlockReadAhead``), and the
     /// read-ahead once started: after the cursor's first blocks, so a short scan starts none.
     private let mayReadAhead: Bool
     private var readAhead: BlockReadAhead?
@@ -29,15 +29,19 @@ struct SegmentCursor {
     static let blocksBeforeReadAhead = 2
 
     /// A cursor at the first record whose key is `>= key` (the first record for an empty key).
-    /// - Parameter readAhead: decode an LZ4 segment's blocks ahead on another core (a scan that
-    ///   walks on; merges of many segments do not, which would start a thread per segment).
+    /// - Parameter readAhead: decode an LZ4 segment's blocks (or verify any segment's, when every
+    ///   read verifies) ahead on another core (a scan that walks on; merges of many segments do
+    ///   not, which would start a thread per segment).
     init(segment: Segment, from key: UnsafeRawBufferPointer, readAhead: Bool = false) throws(StoreError) {
         self.segment = segment
         self.decoder = RecordDecoder(segment.layout)
         let position = key.isEmpty ? SegmentPosition(block: 0, offset: 0) : try segment.seek(key)
         self.nextBlockIndex = position.block
         self.nextBlockOffset = position.offset
-        self.mayReadAhead = readAhead && segment.layout.codec == SegmentFormat.codecLZ4 && BlockReadAhead.isWorthwhile
+        // Blocks that cost more than a walk to hand out: LZ4 blocks (decompressed) and, when
+        // every read verifies, any block (hashed whole).
+        self.mayReadAhead = readAhead && BlockReadAhead.isWorthwhile
+            && (segment.layout.codec == SegmentFormat.codecLZ4 || segment.verification == .everyRead)
     }
 
     /// The next record, or `nil` at the end of the segment. Its bytes stay valid until the

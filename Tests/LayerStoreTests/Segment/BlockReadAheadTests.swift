@@ -8,7 +8,7 @@ import Testing
 /// damaged block as its typed error in its place.
 @Suite struct BlockReadAheadTests {
     /// A store whose dimension "d" is one LZ4 segment of many blocks, and its contents in key order.
-    func coldStore(_ dir: TemporaryDirectory, options: StoreOptions = testOptions()) throws -> (Store, [(String, String)]) {
+    func coldStore(_ dir: TemporaryDirectory, options: StoreOptions = testOptions(), compression: Bool = true) throws -> (Store, [(String, String)]) {
         let store = try Store(path: dir.child("s"), options: options)
         var model: [String: String] = [:]
         var random = SeededRandom(seed: 0xC01D)
@@ -29,12 +29,12 @@ import Testing
             try store.flush()
         }
         var compaction = CompactionOptions()
-        compaction.compression = .lz4
+        if compression { compaction.compression = .lz4 }
         compaction.targetSegmentByteCount = 64 << 20
         _ = try store.compact(compaction)
         let segments = try #require(store.currentState().segments["d"])
         #expect(segments.count == 1)
-        #expect(segments[0].layout.codec == SegmentFormat.codecLZ4)
+        #expect(segments[0].layout.codec == (compression ? SegmentFormat.codecLZ4 : SegmentFormat.codecNone))
         #expect(Int(segments[0].layout.blockCount) > SegmentCursor.blocksBeforeReadAhead + 3 * BlockReadAhead.slotCount)
         return (store, model.sorted { $0.key < $1.key })
     }
@@ -129,6 +129,38 @@ import Testing
             usleep(2000)
         }
         try store.close()
+    }
+
+    @Test func aPlainSegmentVerifiedOnEveryReadIsVerifiedAheadTooAndADamagedBlockStopsTheScanInItsPlace() throws {
+        let dir = TemporaryDirectory()
+        var options = testOptions()
+        options.blockVerification = .everyRead
+        let (store, model) = try coldStore(dir, options: options, compression: false)
+        let segment = try #require(store.currentState().segments["d"]?.first)
+        #expect(segment.verification == .everyRead)
+        let all = try scan(store)
+        #expect(all.map(\.0) == model.map(\.0) && all.map(\.1) == model.map(\.1))
+        let ahead = BlockReadAhead(segment: segment, from: 0)
+        try expectEveryBlock(ahead, of: segment, from: 0)
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.child("s/dims/d")).filter { $0.hasSuffix(".seg") }
+        let path = dir.child("s/dims/d/") + files[0]
+        let entry = try segment.blockEntry(Int(segment.layout.blockCount) - 3)
+        try store.close()
+        ByteSurgery.flip(path, at: Int(entry.offset) + 9)
+        let reopened = try Store(path: dir.child("s"), options: options)
+        var delivered: [String] = []
+        do {
+            try reopened.scan("d") { key, _ in
+                delivered.append(key.withUnsafeBytes { String(decoding: $0, as: UTF8.self) })
+                return true
+            }
+            Issue.record("a scan over a damaged block finished")
+        } catch {
+            #expect(error.code == .corrupted, "\(error)")
+        }
+        #expect(delivered.count > model.count / 2 && delivered.count < model.count)
+        #expect(delivered == Array(model.prefix(delivered.count).map(\.0)))
+        try reopened.close()
     }
 
     @Test func aDamagedBlockAheadIsATypedErrorInItsPlace() throws {
