@@ -97,10 +97,16 @@ struct StoreOpener {
             }
             segments[dimension.name] = opened
         }
-        let memtable = Memtable(expectedByteCount: options.memtableByteCountMax)
+        // A writer's memtable fills up to the limit; a reader's holds only the replayed WAL (a
+        // 64 MiB memtable's key filter is 512 KiB of memory to map and zero: 7% of a read-only
+        // open's time when the WAL is empty).
+        let memtableByteCountMax = options.memtableByteCountMax
+        let readOnly = options.readOnly
         let replay = try WALReplay.replay(
             io: io, layout: layout, storeID: manifest.storeID, checkpointLSN: manifest.checkpointLSN,
-            into: memtable, truncateTornTail: !options.readOnly, mmap: mmap, report: &report)
+            into: { walByteCount in Memtable(expectedByteCount: readOnly ? min(Int(walByteCount), memtableByteCountMax) : memtableByteCountMax) },
+            truncateTornTail: !options.readOnly, mmap: mmap, report: &report)
+        let memtable = replay.memtable
         let state = StoreState(manifest: manifest, segments: segments, memtables: [memtable])
         var writer: WriterState?
         if !options.readOnly {

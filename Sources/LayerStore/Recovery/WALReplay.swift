@@ -13,6 +13,8 @@ struct WALReplayResult {
     var nextLSN: LSN
     /// Each WAL file present: its number and first LSN, in order.
     var files: [(number: UInt64, baseLSN: LSN)]
+    /// The memtable the records went into.
+    var memtable: Memtable
 }
 
 #if canImport(Glibc)
@@ -23,7 +25,8 @@ import Darwin
 
 enum WALReplay {
     static func replay(
-        io: any FileIO, layout: StoreLayout, storeID: UInt64, checkpointLSN: LSN, into memtable: Memtable,
+        io: any FileIO, layout: StoreLayout, storeID: UInt64, checkpointLSN: LSN,
+        into makeMemtable: (_ walByteCount: Int64) -> Memtable,
         truncateTornTail: Bool, mmap: MmapManager, report: inout RecoveryReport
     ) throws(StoreError) -> WALReplayResult {
         let directory = layout.walDirectory
@@ -47,6 +50,9 @@ enum WALReplay {
         var start = 0
         while start + 1 < headers.count, headers[start + 1].header!.baseLSN <= checkpointLSN + 1 { start += 1 }
         var firstReplayed: LSN?
+        // The memtable is made knowing how much WAL there is to replay: a reader sizes its key
+        // filter by that, not by the writer's memtable limit.
+        let memtable = makeMemtable(headers[start...].reduce(0) { $0 + $1.size })
         // Each file is inserted while the next one is read; everything is in the memtable
         // before this returns or throws.
         let applier = ReplayApplier(memtable: memtable, workerCount: replayWorkerCount)
@@ -117,7 +123,7 @@ enum WALReplay {
             defer { io.close(fd) }
             try io.syncData(fd, path: path)
         }
-        return WALReplayResult(nextLSN: expected, files: headers.map { ($0.number, $0.header!.baseLSN) })
+        return WALReplayResult(nextLSN: expected, files: headers.map { ($0.number, $0.header!.baseLSN) }, memtable: memtable)
     }
 
     /// Threads a replay inserts with: both cores of a small machine, at most two (the inserts

@@ -32,6 +32,8 @@ final class KeyFilter: @unchecked Sendable {
     // Safe to share: the words are atomics; the allocation never moves and is freed in deinit.
     private let words: UnsafeMutablePointer<Atomic<UInt64>>
     private let wordCount: Int
+    /// The filter's size in bytes.
+    var byteCount: Int { wordCount * MemoryLayout<UInt64>.stride }
     private let wordMask: UInt64
 
     /// A filter of `2^bitCountLog2` bits (at least 64).

@@ -65,6 +65,9 @@ final class Memtable: @unchecked Sendable {
         filter = KeyFilter(bitCountLog2: KeyFilter.bitCountLog2(forMemtableByteCount: expectedByteCount))
     }
 
+    /// The size of the key filter, which the memtable was made for.
+    var filterByteCount: Int { filter.byteCount }
+
     /// `true` when no write was ever inserted. Lock-free: readers skip empty memtables.
     var isEmpty: Bool { entryCount.load(ordering: .acquiring) == 0 }
 

@@ -114,3 +114,34 @@ import Testing
         #expect(Array("absent".utf8).withUnsafeBytes { replayed.lookup($0, in: "big", snapshotLSN: lsn) } == nil)
     }
 }
+
+/// A reader's memtable holds only the WAL it replayed: its key filter is sized by that WAL, not
+/// by the writer's memtable limit (512 KiB of filter for the default 64 MiB).
+@Suite struct ReadOnlyMemtableSizeTests {
+    @Test func aReadOnlyOpenSizesItsMemtableByTheWALItReplays() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        let writer = try Store(path: path, options: testOptions())
+        let writerFilter = writer.currentState().memtables[0].filterByteCount
+        #expect(writerFilter == 1 << (KeyFilter.bitCountLog2(forMemtableByteCount: testOptions().memtableByteCountMax) - 3))
+        try writer.put("v", forKey: "k", in: "d")
+        try writer.flush()
+        try writer.close()
+        var readOnly = testOptions()
+        readOnly.readOnly = true
+        // A cleanly closed store: nothing to replay, the smallest filter.
+        let empty = try Store(path: path, options: readOnly)
+        #expect(empty.currentState().memtables[0].filterByteCount == 1 << (10 - 3))
+        #expect(try empty.string(forKey: "k", in: "d") == "v")
+        try empty.close()
+        // A store with unflushed writes: a filter for that much WAL, no more than the writer's.
+        let again = try Store(path: path, options: testOptions())
+        for i in 0..<2000 { try again.put(String(repeating: "x", count: 100), forKey: "k\(i)", in: "d") }
+        let reader = try Store(path: path, options: readOnly)
+        let filter = reader.currentState().memtables[0].filterByteCount
+        #expect(filter > 1 << (10 - 3) && filter <= writerFilter)
+        #expect(try reader.string(forKey: "k1999", in: "d") == String(repeating: "x", count: 100))
+        try reader.close()
+        try again.close()
+    }
+}
