@@ -92,7 +92,7 @@ struct StoreOpener {
                 opened.append(try Segment(io: io, path: layout.segmentPath(dimension: dimension.name, id: d.id, version: d.version),
                                           storeID: manifest.storeID, id: d.id, version: d.version, listed: (d, dimension.name),
                                           manager: mmap, verification: options.blockVerification, cache: cache,
-                                          mapNow: openedCount >= StoreOpener.deferredMappingCountMax))
+                                          mapNow: openedCount >= StoreOpener.deferredMappingCountMax, deferFooter: true))
                 openedCount += 1
             }
             segments[dimension.name] = opened

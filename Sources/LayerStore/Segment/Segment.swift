@@ -2,7 +2,10 @@
 //! checksum verification (Formats/segment.md § Reading and damage).
 //!
 //! Invariants:
-//! - Opening reads and checks only the header and the footer: O(1) in the file's size.
+//! - Opening reads and checks only the header and the footer: O(1) in the file's size. A store
+//!   open defers the footer to the first use of the block table or hash index (they are what
+//!   its checksums cover), read then from the mapping: an open that reads one value from a
+//!   store of many segments reads one footer, not all of them.
 //! - The block table and hash index are checked (whole-section checksum) the first time they are
 //!   used; a block the first time it is read (or every time, by option). Until a check holds,
 //!   no byte it covers is trusted; every offset taken from the file is bounds-checked against
@@ -96,16 +99,21 @@ final class Segment: Sendable {
     private let indexChecked = Atomic<UInt8>(0)
     private let hashChecked = Atomic<UInt8>(0)
     private let indexLength: Int
-    private let indexChecksum: UInt64
-    private let hashChecksum: UInt64
+    /// The footer's section checksums, valid once `footerChecked` is 1 (set at open, or at the
+    /// first use of a section when the open deferred the footer).
+    private let footerChecked = Atomic<UInt8>(0)
+    private let indexChecksum = Atomic<UInt64>(0)
+    private let hashChecksum = Atomic<UInt64>(0)
 
     /// Opens, maps and checks the header and footer of segment (`id`, `version`) at `path`.
+    /// - Parameter deferFooter: check the footer at the first use of a section instead (a store
+    ///   open: see the type's invariants).
     /// - Parameter listed: the manifest's entry for this file and its dimension, if any: the
     ///   header must agree with it (a segment under the wrong name or in the wrong place fails).
     init(io: any FileIO, path: String, storeID: UInt64, id: UInt64, version: UInt32,
          listed: (descriptor: SegmentDescriptor, dimension: String)?,
          manager: MmapManager, verification: BlockVerification, cache: BlockCache? = nil,
-         mapNow: Bool = true) throws(StoreError) {
+         mapNow: Bool = true, deferFooter: Bool = false) throws(StoreError) {
         let fd = try io.open(path, [], permissions: 0)
         // Handed to the region below, which closes it once the file is mapped.
         var owned = true
@@ -134,23 +142,17 @@ final class Segment: Sendable {
             else { throw .corrupted("segment header disagrees with its manifest entry", path: path, offset: 0) }
         }
         let seed = SegmentFormat.fileSeed(storeID: storeID, segmentID: id, version: version)
-        // Inside the file: the header's layout check puts the footer before its end.
-        var footerBytes = [UInt8](repeating: 0, count: SegmentFormat.footerByteCount)
-        try footerBytes.withMutableBytes { (raw) throws(StoreError) in
-            try io.readExactly(fd, path: path, into: raw, at: Int64(header.footerOffset))
+        var checked: (index: UInt64, hash: UInt64)?
+        if !deferFooter {
+            // Inside the file: the header's layout check puts the footer before its end.
+            var footerBytes = [UInt8](repeating: 0, count: SegmentFormat.footerByteCount)
+            try footerBytes.withMutableBytes { (raw) throws(StoreError) in
+                try io.readExactly(fd, path: path, into: raw, at: Int64(header.footerOffset))
+            }
+            checked = try footerBytes.withBytes { (footer) throws(StoreError) in
+                try Segment.checkFooter(footer, layout: SegmentLayout(header), seed: seed, path: path)
+            }
         }
-        let (tableOffset, indexLength, indexChecksum, hashOffset, hashChecksum, reserved) = try footerBytes.withBytes {
-            (footer) throws(StoreError) -> (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) in
-            let footerSum = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: footer[0..<SegmentFormat.footerChecksumOffset]),
-                                          seed: Checksum.seed(file: seed, offset: header.footerOffset))
-            var r = ByteReader(footer)
-            guard r.u64() == SegmentFormat.footerMagic, ByteReader.u64(footer, at: SegmentFormat.footerChecksumOffset) == footerSum
-            else { throw .corrupted("segment footer is damaged", path: path, offset: header.footerOffset) }
-            return (r.u64()!, r.u64()!, r.u64()!, r.u64()!, r.u64()!, r.u64()!)
-        }
-        guard tableOffset == header.blockTableOffset, hashOffset == header.hashOffset, reserved == 0,
-            indexLength == hashOffset - tableOffset  // no overflow: checkLayout ordered them
-        else { throw .corrupted("segment footer disagrees with its header", path: path, offset: header.footerOffset) }
         let region = DeferredRegion(io: io, fd: fd, path: path, count: Int(length), manager: manager)
         owned = false
         if mapNow { try region.mapNow() }
@@ -163,9 +165,42 @@ final class Segment: Sendable {
         self.blocksVerified = AtomicBitmap(count: Int(header.blockCount))
         self.serial = Segment.serials.wrappingAdd(1, ordering: .relaxed).newValue
         self.cache = cache
-        self.indexLength = Int(indexLength)
-        self.indexChecksum = indexChecksum
-        self.hashChecksum = hashChecksum
+        self.indexLength = Int(header.hashOffset - header.blockTableOffset)  // ordered by checkLayout
+        if let checked {
+            indexChecksum.store(checked.index, ordering: .relaxed)
+            hashChecksum.store(checked.hash, ordering: .relaxed)
+            footerChecked.store(1, ordering: .releasing)
+        }
+    }
+
+    /// Checks a footer against the header's layout (segment.md § Reading and damage, check 6)
+    /// and returns the section checksums it holds.
+    private static func checkFooter(_ footer: UnsafeRawBufferPointer, layout: SegmentLayout, seed: UInt64,
+                                    path: String) throws(StoreError) -> (index: UInt64, hash: UInt64) {
+        let footerSum = Checksum.xxh3(UnsafeRawBufferPointer(rebasing: footer[0..<SegmentFormat.footerChecksumOffset]),
+                                      seed: Checksum.seed(file: seed, offset: layout.footerOffset))
+        var r = ByteReader(footer)
+        guard r.u64() == SegmentFormat.footerMagic, ByteReader.u64(footer, at: SegmentFormat.footerChecksumOffset) == footerSum
+        else { throw .corrupted("segment footer is damaged", path: path, offset: layout.footerOffset) }
+        let (tableOffset, indexLength, indexChecksum, hashOffset, hashChecksum, reserved) = (r.u64()!, r.u64()!, r.u64()!, r.u64()!, r.u64()!, r.u64()!)
+        guard tableOffset == layout.blockTableOffset, hashOffset == layout.hashOffset, reserved == 0,
+            indexLength == hashOffset - tableOffset  // no overflow: checkLayout ordered them
+        else { throw .corrupted("segment footer disagrees with its header", path: path, offset: layout.footerOffset) }
+        return (indexChecksum, hashChecksum)
+    }
+
+    /// The footer's section checksums; on the first call of a segment whose open deferred the
+    /// footer, reads and checks it through the mapping. A failed check is not cached.
+    func footerChecksums() throws(StoreError) -> (index: UInt64, hash: UInt64) {
+        if footerChecked.load(ordering: .acquiring) == 0 {
+            let start = Int(layout.footerOffset)
+            let footer = try region.bytes(start..<(start + SegmentFormat.footerByteCount))!  // inside: checked at open
+            let checked = try Segment.checkFooter(footer, layout: layout, seed: seed, path: path)
+            indexChecksum.store(checked.index, ordering: .relaxed)
+            hashChecksum.store(checked.hash, ordering: .relaxed)
+            footerChecked.store(1, ordering: .releasing)
+        }
+        return (indexChecksum.load(ordering: .relaxed), hashChecksum.load(ordering: .relaxed))
     }
 
     // MARK: Sections
@@ -175,7 +210,7 @@ final class Segment: Sendable {
         let start = Int(layout.blockTableOffset)
         let bytes = try region.bytes(start..<(start + indexLength))!  // inside: checked at open
         if indexChecked.load(ordering: .acquiring) == 0 {
-            guard Checksum.xxh3(bytes, seed: Checksum.seed(file: seed, offset: layout.blockTableOffset)) == indexChecksum else {
+            guard Checksum.xxh3(bytes, seed: Checksum.seed(file: seed, offset: layout.blockTableOffset)) == (try footerChecksums()).index else {
                 throw damage("segment block table checksum mismatch", at: layout.blockTableOffset)
             }
             indexChecked.store(1, ordering: .releasing)
@@ -190,7 +225,7 @@ final class Segment: Sendable {
         if hashChecked.load(ordering: .acquiring) == 0 {
             let end = Int(layout.footerOffset)
             let whole = try region.bytes(start..<end)!
-            guard Checksum.xxh3(whole, seed: Checksum.seed(file: seed, offset: layout.hashOffset)) == hashChecksum else {
+            guard Checksum.xxh3(whole, seed: Checksum.seed(file: seed, offset: layout.hashOffset)) == (try footerChecksums()).hash else {
                 throw damage("segment hash index checksum mismatch", at: layout.hashOffset)
             }
             hashChecked.store(1, ordering: .releasing)
