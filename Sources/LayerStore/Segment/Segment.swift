@@ -99,6 +99,8 @@ final class Segment: Sendable {
     private let indexChecked = Atomic<UInt8>(0)
     private let hashChecked = Atomic<UInt8>(0)
     private let indexLength: Int
+    /// The blocks' spans, packed, built once the block table's checksum holds (plain segments).
+    let spans: BlockSpanTable
     /// The footer's section checksums, valid once `footerChecked` is 1 (set at open, or at the
     /// first use of a section when the open deferred the footer).
     private let footerChecked = Atomic<UInt8>(0)
@@ -166,6 +168,7 @@ final class Segment: Sendable {
         self.serial = Segment.serials.wrappingAdd(1, ordering: .relaxed).newValue
         self.cache = cache
         self.indexLength = Int(header.hashOffset - header.blockTableOffset)  // ordered by checkLayout
+        self.spans = BlockSpanTable(count: header.codec == SegmentFormat.codecNone ? Int(header.blockCount) : 0)
         if let checked {
             indexChecksum.store(checked.index, ordering: .relaxed)
             hashChecksum.store(checked.hash, ordering: .relaxed)
@@ -214,6 +217,9 @@ final class Segment: Sendable {
                 throw damage("segment block table checksum mismatch", at: layout.blockTableOffset)
             }
             indexChecked.store(1, ordering: .releasing)
+            if spans.count > 0 {
+                spans.build { i in (try? blockEntry(i)).map { ($0.offset, $0.length) } }
+            }
         }
         return bytes
     }
@@ -285,6 +291,10 @@ final class Segment: Sendable {
     /// - Parameter cached: use the block cache (point reads); scans pass `false`, so that one
     ///   pass over a cold dimension does not evict every block point reads keep hot.
     func block(_ i: Int, cached: Bool = true) throws(StoreError) -> BlockView {
+        // A plain block already verified: its span, without the block table's entry.
+        if verification == .firstRead, let span = spans.span(i), blocksVerified.contains(i) {
+            return BlockView(bytes: try region.bytes(span.offset..<(span.offset + span.length))!, owner: nil)  // checked when built
+        }
         let useCache = cached && layout.codec == SegmentFormat.codecLZ4
         if useCache, let cache, let hit = cache.block(BlockCache.Key(segment: serial, block: i)) {
             return BlockView(bytes: hit.bytes, owner: hit)
