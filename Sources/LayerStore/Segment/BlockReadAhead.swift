@@ -18,8 +18,9 @@
 //! slot once it is published; claims `b` and decodes it itself if nobody has; and while the
 //! helper is decoding `b`, claims and decodes the next unclaimed block into its slot instead of
 //! waiting. Only with nothing left to claim does it spin (then yield its core, in case the
-//! helper was descheduled) until `b` is published. A hand-over costs two atomic operations, not a thread wake-up; the helper
-//! sleeps only when it is a full ring ahead, and is woken when the scan has taken half of it.
+//! helper was descheduled) until `b` is published. A hand-over costs two atomic operations, not
+//! a thread wake-up; the helper sleeps only when it is a full ring ahead, and is woken when the
+//! scan has taken half of it.
 //!
 //! Lifetime: the helper runs on a private queue (an overcommit thread: it runs even when the
 //! caller's work fills the shared pool), holding only the shared state. When the scan is done or
@@ -141,7 +142,6 @@ final class BlockReadAhead {
         // after it loaded that block's index from `published` (acquire). The counters are
         // atomics.
         let segment: Segment
-        let start: Int
         let end: Int
         let slots: [Slot]
         /// The next block nobody has claimed.
@@ -155,13 +155,12 @@ final class BlockReadAhead {
         let helperDone = DispatchSemaphore(value: 0)
         private let cancelled = Atomic<Bool>(false)
         /// Blocks the helper decoded, and times it slept for room (what tests check the
-        /// sharing with).
+        /// sharing with): counted by the helper alone, stored once it stops.
         let helperBlockCount = Atomic<Int>(0)
         let helperSleepCount = Atomic<Int>(0)
 
         init(segment: Segment, start: Int, end: Int) {
             self.segment = segment
-            self.start = start
             self.end = end
             nextClaim = Atomic(start)
             taken = Atomic(start)
@@ -171,19 +170,24 @@ final class BlockReadAhead {
         /// Claims and decodes blocks until every block is claimed, a block fails, or the scan
         /// cancels.
         func help() {
-            defer { helperDone.signal() }
+            var blocks = 0, sleeps = 0
+            defer {
+                helperBlockCount.store(blocks, ordering: .relaxed)
+                helperSleepCount.store(sleeps, ordering: .relaxed)
+                helperDone.signal()
+            }
             while true {
                 let block = nextClaim.load(ordering: .relaxed)
                 if block >= end || cancelled.load(ordering: .relaxed) { return }
                 if block - taken.load(ordering: .acquiring) >= BlockReadAhead.slotCount {
-                    sleepUntilRoom(for: block)
+                    if sleepUntilRoom(for: block) { sleeps += 1 }
                     continue
                 }
                 guard nextClaim.compareExchange(expected: block, desired: block + 1, ordering: .relaxed).exchanged else {
                     continue  // the scan took it
                 }
                 guard decode(block) else { return }
-                helperBlockCount.add(1, ordering: .relaxed)
+                blocks += 1
             }
         }
 
@@ -202,17 +206,18 @@ final class BlockReadAhead {
             return decoded
         }
 
-        /// Sleeps until the scan has taken half the ring ahead of `block`, or cancels.
-        private func sleepUntilRoom(for block: Int) {
+        /// Sleeps until the scan has taken half the ring ahead of `block`, or cancels; returns
+        /// whether it slept.
+        private func sleepUntilRoom(for block: Int) -> Bool {
             let target = block - BlockReadAhead.slotCount / 2
             wakeHelperAt.store(target, ordering: .sequentiallyConsistent)
             if taken.load(ordering: .sequentiallyConsistent) >= target || cancelled.load(ordering: .sequentiallyConsistent) {
                 // No need to sleep, unless the scan or `cancel` already swapped the target out:
                 // then its signal is on the way and must be consumed.
-                if wakeHelperAt.compareExchange(expected: target, desired: .max, ordering: .sequentiallyConsistent).exchanged { return }
+                if wakeHelperAt.compareExchange(expected: target, desired: .max, ordering: .sequentiallyConsistent).exchanged { return false }
             }
-            helperSleepCount.add(1, ordering: .relaxed)
             wake.wait()
+            return true
         }
 
         /// Stops the helper and waits until it has stopped.

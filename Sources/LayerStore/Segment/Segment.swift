@@ -144,6 +144,7 @@ final class Segment: Sendable {
             else { throw .corrupted("segment header disagrees with its manifest entry", path: path, offset: 0) }
         }
         let seed = SegmentFormat.fileSeed(storeID: storeID, segmentID: id, version: version)
+        let layout = SegmentLayout(header)
         var checked: (index: UInt64, hash: UInt64)?
         if !deferFooter {
             // Inside the file: the header's layout check puts the footer before its end.
@@ -152,14 +153,14 @@ final class Segment: Sendable {
                 try io.readExactly(fd, path: path, into: raw, at: Int64(header.footerOffset))
             }
             checked = try footerBytes.withBytes { (footer) throws(StoreError) in
-                try Segment.checkFooter(footer, layout: SegmentLayout(header), seed: seed, path: path)
+                try Segment.checkFooter(footer, layout: layout, seed: seed, path: path)
             }
         }
         let region = DeferredRegion(io: io, fd: fd, path: path, count: Int(length), manager: manager)
         owned = false
         if mapNow { try region.mapNow() }
         self.header = header
-        self.layout = SegmentLayout(header)
+        self.layout = layout
         self.region = region
         self.path = path
         self.verification = verification
