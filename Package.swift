@@ -35,9 +35,10 @@ let package = Package(
         ),
         // A header-only module: the software prefetch the hash tables use.
         .systemLibrary(name: "CPrefetch"),
+        .systemLibrary(name: "CWriteBack"),
         .target(
             name: "LayerStore",
-            dependencies: ["CXXHash", "CLZ4", "CPrefetch", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["CXXHash", "CLZ4", "CPrefetch", "CWriteBack", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(

@@ -43,6 +43,10 @@ package protocol FileIO: Sendable {
     func sync(_ fd: Int32, path: String) throws(StoreError)
     /// Makes the file's data durable (`fdatasync`; `F_FULLFSYNC` on Apple platforms).
     func syncData(_ fd: Int32, path: String) throws(StoreError)
+    /// Starts writing `[offset, offset + length)` of the file to the device without waiting for
+    /// it, so that a later sync finds the write under way. A hint: it makes nothing durable,
+    /// and an implementation that cannot do it does nothing (a sync still writes everything).
+    func startWriteBack(_ fd: Int32, path: String, offset: Int64, length: Int64)
     /// Reserves disk blocks for `[offset, offset + length)` (`posix_fallocate`), growing the file.
     func allocate(_ fd: Int32, path: String, offset: Int64, length: Int64) throws(StoreError)
     /// Sets the file's length.
@@ -75,6 +79,9 @@ package protocol FileIO: Sendable {
 }
 
 extension FileIO {
+    /// An implementation without write-back control leaves all writing to the next sync.
+    func startWriteBack(_ fd: Int32, path: String, offset: Int64, length: Int64) {}
+
     /// An implementation that cannot link says so as the system does across file systems
     /// (`EXDEV`): callers then copy the bytes instead.
     func link(_ existing: String, to new: String) throws(StoreError) {

@@ -70,6 +70,11 @@ package struct SystemFileIO: FileIO {
         if case .failure(let e) = Syscalls.fdatasync(fd) { throw .system("fdatasync", path: path, errno: e.rawValue) }
     }
 
+    /// Failures are ignored: the sync that follows writes the range anyway and reports errors.
+    package func startWriteBack(_ fd: Int32, path: String, offset: Int64, length: Int64) {
+        _ = Syscalls.startWriteBack(fd, offset: offset, length: length)
+    }
+
     package func allocate(_ fd: Int32, path: String, offset: Int64, length: Int64) throws(StoreError) {
         if case .failure(let e) = Syscalls.fallocate(fd, offset: offset, length: length) {
             throw .system("posix_fallocate", path: path, errno: e.rawValue)

@@ -23,6 +23,13 @@ final class FaultInjectingFileIO: FileIO, @unchecked Sendable {
     private var rules: [Rule] = []
     private(set) var injected = 0
     private var counts: [Operation: Int] = [:]
+    private var writeBackHints: [(path: String, offset: Int64, length: Int64)] = []
+
+    /// The ranges whose write-back was started, in call order, of the paths containing `pathContains`.
+    func writeBacks(pathContains: String) -> [(offset: Int64, length: Int64)] {
+        lock.lock(); defer { lock.unlock() }
+        return writeBackHints.filter { $0.path.contains(pathContains) }.map { ($0.offset, $0.length) }
+    }
 
     func fail(_ operation: Operation, pathContains: String = "", after: Int = 0, errno: Int32 = EIO, sticky: Bool = false) {
         lock.lock(); defer { lock.unlock() }
@@ -67,6 +74,12 @@ final class FaultInjectingFileIO: FileIO, @unchecked Sendable {
     }
     func sync(_ fd: Int32, path: String) throws(StoreError) { try check(.sync, path); try base.sync(fd, path: path) }
     func syncData(_ fd: Int32, path: String) throws(StoreError) { try check(.syncData, path); try base.syncData(fd, path: path) }
+    func startWriteBack(_ fd: Int32, path: String, offset: Int64, length: Int64) {
+        lock.lock()
+        writeBackHints.append((path, offset, length))
+        lock.unlock()
+        base.startWriteBack(fd, path: path, offset: offset, length: length)
+    }
     func allocate(_ fd: Int32, path: String, offset: Int64, length: Int64) throws(StoreError) {
         try check(.allocate, path); try base.allocate(fd, path: path, offset: offset, length: length)
     }
