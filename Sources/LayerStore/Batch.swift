@@ -14,6 +14,8 @@ public struct WriteBatch: Sendable {
     /// The dimensions the batch writes to.
     package private(set) var dimensions: Set<String> = []
     private var lastDimension = ""
+    /// The UTF-8 bytes of `lastDimension`.
+    private var lastDimensionBytes: [UInt8] = []
 
     /// Creates an empty batch.
     public init() {}
@@ -57,29 +59,34 @@ public struct WriteBatch: Sendable {
     }
 
     private mutating func append(_ kind: UInt8, dimension: String, key: [UInt8], value: [UInt8]) throws(StoreError) {
-        try Validate.dimensionName(dimension)
+        // A batch's operations mostly name the dimension of the one before: its name was
+        // checked then and its bytes kept (checking and copying the name's UTF-8 view were a
+        // third of a 100-byte put's time).
+        let sameDimension = count > 0 && dimension == lastDimension
+        if !sameDimension { try Validate.dimensionName(dimension) }
         try Validate.key(key.count)
         try Validate.value(value.count)
-        let name = dimension.utf8
-        let added = WALFormat.operationHeaderByteCount + name.count + key.count + value.count
+        let nameByteCount = sameDimension ? lastDimensionBytes.count : dimension.utf8.count
+        let added = WALFormat.operationHeaderByteCount + nameByteCount + key.count + value.count
         guard payload.count + added <= Limits.batchByteCountMax else {
             throw StoreError(.limitExceeded, "batch would exceed \(Limits.batchByteCountMax) bytes")
         }
         guard count < Limits.batchOperationCountMax else {
             throw StoreError(.limitExceeded, "batch would exceed \(Limits.batchOperationCountMax) operations")
         }
-        payload.u8(kind)
-        payload.u8(UInt8(name.count))
-        payload.u16(UInt16(key.count))
-        payload.u32(UInt32(value.count))
-        payload.append(contentsOf: name)
-        payload.append(contentsOf: key)
-        payload.append(contentsOf: value)
-        count += 1
-        if dimension != lastDimension {
+        if !sameDimension {
             dimensions.insert(dimension)
             lastDimension = dimension
+            lastDimensionBytes = Array(dimension.utf8)
         }
+        // The operation header (Formats/wal.md): kind u8, name length u8, key length u16,
+        // value length u32, little-endian, written as one word.
+        let header = UInt64(kind) | UInt64(nameByteCount) << 8 | UInt64(key.count) << 16 | UInt64(value.count) << 32
+        payload.u64(header)
+        payload.append(lastDimensionBytes)
+        payload.append(key)
+        payload.append(value)
+        count += 1
     }
 }
 

@@ -91,7 +91,7 @@ final class MemtableKeyIndex {
     private static var chunkByteCount: Int { MemoryLayout<StoredVersion>.stride << chunkShift }
 
     private static func allocateSlots(_ count: Int) -> UnsafeMutableBufferPointer<Slot> {
-        let raw = ZeroedPages.allocate(byteCount: count * MemoryLayout<Slot>.stride)
+        let raw = ZeroedPages.allocate(byteCount: count * MemoryLayout<Slot>.stride, populate: true)
         return raw.bindMemory(to: Slot.self)
     }
 
