@@ -41,13 +41,16 @@ final class KeyFilter: @unchecked Sendable {
         precondition(bitCountLog2 >= 6 && bitCountLog2 <= 40, "filter size out of range")
         wordCount = 1 << (bitCountLog2 - 6)
         wordMask = UInt64(wordCount) - 1
-        // Zeroed memory from the kernel: untouched pages cost nothing until a bit lands in them
-        // (a filter of 2 MiB made word by word took a large share of a store's open), and a
-        // filter of 2 MiB or more sits on huge pages. With 4 KiB pages, each insert into a
-        // filter of 8 MiB (a 1 GiB memtable) missed the TLB, and a replay spent two thirds of
-        // its inserting time on the filter's words. An all-zero `Atomic<UInt64>` is a valid
-        // atomic holding 0.
-        let raw = ZeroedPages.allocate(byteCount: wordCount * MemoryLayout<Atomic<UInt64>>.stride)
+        // Zeroed memory from the kernel, not made word by word (a filter of 2 MiB made so took
+        // a large share of a store's open), and a filter of 2 MiB or more sits on huge pages.
+        // With 4 KiB pages, each insert into a filter of 8 MiB (a 1 GiB memtable) missed the
+        // TLB, and a replay spent two thirds of its inserting time on the filter's words.
+        // Populated at once: inserts land all over it, and each reads its word before writing
+        // it, which on an untouched page is a fault for the zero page and a second, copy-on-
+        // write fault with a TLB shootdown (70% of a small load's memtable time outside the
+        // hash table). A read-only open of an empty WAL gets the smallest filter, which does not
+        // come from a mapping. An all-zero `Atomic<UInt64>` is a valid atomic holding 0.
+        let raw = ZeroedPages.allocate(byteCount: wordCount * MemoryLayout<Atomic<UInt64>>.stride, populate: true)
         words = raw.baseAddress!.bindMemory(to: Atomic<UInt64>.self, capacity: wordCount)
     }
 
