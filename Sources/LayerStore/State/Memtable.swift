@@ -59,8 +59,8 @@ final class Memtable: @unchecked Sendable {
     /// are prefetched. Why not all of a batch's at once, before inserting: a burst of 2,000
     /// prefetches overflows the core's outstanding-miss buffers, most are dropped, and the
     /// inserts missed anyway (the filter word's load was 45% of a replay worker's own time).
-    /// A WAL replay of 256 MiB of 100-byte records: 280 -> 210 ms (8 and 16 ahead both
-    /// gained; 8 most; 32 and 64 less).
+    /// A WAL replay of 256 MiB of 100-byte records, interleaved runs: 202-223 -> 170-190 ms
+    /// (4 to 64 ahead measured; 8 gained most).
     static let prefetchDistance = 8
     private let entryCount = Atomic<Int>(0)
 
