@@ -5,11 +5,21 @@ import Testing
 /// Large WAL appends and segment files start their device write before the sync that makes
 /// them durable; the hint changes no byte and no failure.
 @Suite struct WriteBackTests {
-    @Test func aLargeCommitStartsTheWriteOfItsRecordAndASmallOneDoesNot() throws {
-        let dir = TemporaryDirectory()
+    /// A store at `dir`'s `s` whose I/O records write-back hints, with a WAL file and a memtable
+    /// large enough that nothing rolls or flushes unless the test asks.
+    func openRecorded(_ dir: TemporaryDirectory) throws -> (store: Store, io: FaultInjectingFileIO, path: String) {
         let path = dir.child("s")
         let io = FaultInjectingFileIO()
-        let store = try Store(path: path, options: testOptions { $0.walFileByteCount = 8 << 20; $0.memtableByteCountMax = 64 << 20 }, io: io)
+        let store = try Store(path: path, options: testOptions { $0.walFileByteCount = 32 << 20; $0.memtableByteCountMax = 64 << 20 }, io: io)
+        return (store, io, path)
+    }
+
+    /// Keys that sort in record order.
+    func key(_ i: Int) -> [UInt8] { Array(String(format: "k%05d", i).utf8) }
+
+    @Test func aLargeCommitStartsTheWriteOfItsRecordAndASmallOneDoesNot() throws {
+        let dir = TemporaryDirectory()
+        let (store, io, path) = try openRecorded(dir)
         try store.put(String(repeating: "s", count: 4000), forKey: "small", in: "d")
         #expect(io.writeBacks(pathContains: "/wal/").isEmpty, "a 4 KB record leaves its write to the sync")
 
@@ -35,13 +45,11 @@ import Testing
 
     @Test func aSegmentIsWrittenInPiecesEachStartedBeforeTheFsync() throws {
         let dir = TemporaryDirectory()
-        let path = dir.child("s")
-        let io = FaultInjectingFileIO()
-        let store = try Store(path: path, options: testOptions { $0.walFileByteCount = 32 << 20; $0.memtableByteCountMax = 64 << 20 }, io: io)
+        let (store, io, path) = try openRecorded(dir)
         let valueCount = 2_500
         for start in stride(from: 0, to: valueCount, by: 500) {
             var batch = WriteBatch()
-            for i in start..<start + 500 { try batch.put([UInt8](repeating: UInt8(i & 0xFF), count: 4096), forKey: Array(String(format: "k%05d", i).utf8), in: "d") }
+            for i in start..<start + 500 { try batch.put([UInt8](repeating: UInt8(i & 0xFF), count: 4096), forKey: key(i), in: "d") }
             try store.commit(batch)
         }
         try store.flush()
@@ -62,18 +70,16 @@ import Testing
 
         let reopened = try Store(path: path, options: testOptions())
         for i in stride(from: 0, to: valueCount, by: 97) {
-            #expect(try reopened.value(forKey: Array(String(format: "k%05d", i).utf8), in: "d") == [UInt8](repeating: UInt8(i & 0xFF), count: 4096))
+            #expect(try reopened.value(forKey: key(i), in: "d") == [UInt8](repeating: UInt8(i & 0xFF), count: 4096))
         }
         try reopened.close()
     }
 
     @Test func aFailedPieceOfASegmentFailsTheFlushAndKeepsTheWrites() throws {
         let dir = TemporaryDirectory()
-        let path = dir.child("s")
-        let io = FaultInjectingFileIO()
-        let store = try Store(path: path, options: testOptions { $0.walFileByteCount = 32 << 20; $0.memtableByteCountMax = 64 << 20 }, io: io)
+        let (store, io, path) = try openRecorded(dir)
         var batch = WriteBatch()
-        for i in 0..<2_000 { try batch.put([UInt8](repeating: 7, count: 4096), forKey: Array(String(format: "k%05d", i).utf8), in: "d") }
+        for i in 0..<2_000 { try batch.put([UInt8](repeating: 7, count: 4096), forKey: key(i), in: "d") }
         try store.commit(batch)
         // The second piece of the segment fails, as on a full disk part-way.
         io.fail(.write, pathContains: "/dims/", after: 1, errno: ENOSPC)
@@ -81,11 +87,11 @@ import Testing
         #expect(io.injected == 1)
         let leftovers = FileManager.default.subpaths(atPath: path + "/dims")?.filter { $0.hasSuffix(StoreLayout.tempSuffix) } ?? []
         #expect(leftovers.isEmpty, "the partial segment is removed")
-        #expect(try store.value(forKey: Array("k01999".utf8), in: "d") == [UInt8](repeating: 7, count: 4096))
+        #expect(try store.value(forKey: key(1999), in: "d") == [UInt8](repeating: 7, count: 4096))
         try store.flush()
         try store.close()
         let reopened = try Store(path: path, options: testOptions())
-        #expect(try reopened.value(forKey: Array("k00000".utf8), in: "d") == [UInt8](repeating: 7, count: 4096))
+        #expect(try reopened.value(forKey: key(0), in: "d") == [UInt8](repeating: 7, count: 4096))
         try reopened.close()
     }
 
