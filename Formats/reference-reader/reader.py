@@ -64,11 +64,11 @@ def varint(b, p, end, path, where):
     raise Corrupted("%s @%d: varint longer than 10 bytes" % (path, where))
 
 
-def version_check(version, path):
+def version_check(version, path, newest=1):
     """README § Magic numbers and format versions, rules 3 and 4 (after the checksum)."""
-    if version > 1:
+    if version > newest:
         raise Unsupported("%s: format version %d" % (path, version))
-    check(version == 1, path, 0, "format version %d" % version)
+    check(1 <= version, path, 0, "format version %d" % version)
 
 
 # ---------------------------------------------------------------- manifest.md
@@ -145,14 +145,16 @@ def read_segment(path, store_id, seg_id, seg_version, entry=None, dimension=None
     (_, version, header_len, h_store, h_id, h_version, codec, name_len, r1, min_lsn, max_lsn, records,
      keys, _time, file_len, blocks, _target, slots, r2, table_at, hash_at, footer_at) = \
         struct.unpack_from("<QIIQQIBBHQQQQQQIIIIQQQ", b, 0)
-    version_check(version, path)
+    version_check(version, path, newest=2)  # segment.md § Versions: 2 has no hash index
     name = b[128:128 + name_len]
     check(header_len == 256 and h_store == store_id and h_id == seg_id and h_version == seg_version
           and 1 <= name_len <= 64 and valid_name(name) and r1 == 0 and r2 == 0
           and not any(b[128 + name_len:248]), path, 0, "header fields")
     if codec > 1:
         raise Unsupported("%s: codec %d" % (path, codec))
-    check(1 <= blocks < 1 << 20 and 1 <= slots and keys <= slots and 1 <= min_lsn <= max_lsn <= LSN_MAX
+    check((version == 1 and 1 <= slots and keys <= slots) or (version == 2 and slots == 0 and hash_at == footer_at),
+          path, 0, "format version %d with %d hash slots" % (version, slots))
+    check(1 <= blocks < 1 << 20 and 1 <= min_lsn <= max_lsn <= LSN_MAX
           and 1 <= keys <= records and 256 <= table_at and table_at + 32 * blocks <= hash_at
           and hash_at % 8 == 0 and hash_at + 8 * slots <= footer_at and 64 <= file_len
           and footer_at == file_len - 64, path, 0, "layout")
@@ -214,8 +216,9 @@ def read_segment(path, store_id, seg_id, seg_version, entry=None, dimension=None
             versions.append((key, min_lsn + delta, value))
     check(expected_at == table_at and len(versions) == records and len(firsts) == keys, path, 0,
           "blocks, recordCount or keyCount disagree with the contents")
-    check(struct.unpack_from("<%dQ" % slots, b, hash_at) == rebuild_hash(firsts, slots), path, hash_at,
-          "hash index differs from segment.md § Hash index")
+    if slots:
+        check(struct.unpack_from("<%dQ" % slots, b, hash_at) == rebuild_hash(firsts, slots), path, hash_at,
+              "hash index differs from segment.md § Hash index")
     return versions
 
 
@@ -408,6 +411,10 @@ def check_vectors(directory):
     versions = read_segment(os.path.join(directory, "0000000000000001-00000002.seg"), S, 1, 2)
     assert versions == expected_records
     print("LZ4 segment: every stored-block checksum verified, every block decompressed, 6 records")
+    # The same again without a hash index (format version 2, segment.md § Versions): version 3.
+    versions = read_segment(os.path.join(directory, "0000000000000001-00000003.seg"), S, 1, 3)
+    assert versions == expected_records
+    print("LZ4 segment without a hash index (format version 2): every checksum verified, 6 records")
 
     store_id, checkpoint, dims = read_manifest(os.path.join(directory, "MANIFEST-0000000000000002"), 2)
     assert (store_id, checkpoint) == (S, 12) and sorted(dims) == ["d", "words"]

@@ -117,7 +117,9 @@ struct SegmentInspectionText {
                 ?? b.firstKeyHex.map { "0x" + ($0.count > 96 ? String($0.prefix(96)) + "…" : $0) } ?? "(outside the key heap)"
             lines.append("  \(b.index)  \(b.offset)  \(b.storedLength)  \(b.rawLength)  \(b.checksum)  \(b.status)  \(key)")
         }
-        if let h = s.hashIndex {
+        if let h = s.hashIndex, h.slotCount == 0 {
+            lines.append("hash index: none (format version 2: point reads search the block table)")
+        } else if let h = s.hashIndex {
             let used = h.usedSlotCount.map { ", \($0) used (\(fixed(100 * (h.fill ?? 0), 1))% full)" } ?? ""
             lines.append("hash index @ \(h.offset): \(h.slotCount) slots\(used): \(h.status)")
         }

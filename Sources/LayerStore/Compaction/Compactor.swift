@@ -47,6 +47,7 @@ struct Compactor {
             var blockWriter = writer
             blockWriter.blockByteCountTarget = options.blockByteCountTarget
                 ?? (codec == SegmentFormat.codecLZ4 ? CompactionOptions.coldBlockByteCountTarget : writer.blockByteCountTarget)
+            blockWriter.hashIndex = options.hashIndex ?? (codec != SegmentFormat.codecLZ4)
             let (descriptor, path) = try blockWriter.write(entries, dimension: dimension, id: id, version: version, codec: codec,
                                                            newestRecordTime: newest)
             outputs.append((descriptor, path))

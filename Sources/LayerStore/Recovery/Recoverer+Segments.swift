@@ -90,7 +90,7 @@ extension Recoverer {
         if entries.isEmpty {
             dropFromManifest(d.id, dimension: dimension, plan: plan)
         } else {
-            plan.rewrites.append((dimension, d, segment.header.newestRecordTime, entries))
+            plan.rewrites.append((dimension, d, segment.header.newestRecordTime, segment.header.hasHashIndex, entries))
         }
     }
 
@@ -137,8 +137,11 @@ extension Recoverer {
     /// Writes the rewritten segments (new versions) and the segments salvaged from the WAL,
     /// and puts them in the manifest.
     func writeSalvagedSegments(_ plan: Plan, writer: SegmentWriter) throws(StoreError) {
-        for (dimension, old, newestRecordTime, entries) in plan.rewrites {
-            // The rewrite keeps the segment's codec and age (cold tiering goes by it).
+        for (dimension, old, newestRecordTime, hashIndex, entries) in plan.rewrites {
+            // The rewrite keeps the segment's codec, its kind of index and its age (cold tiering
+            // goes by it).
+            var writer = writer
+            writer.hashIndex = hashIndex
             let (descriptor, path) = try writer.write(entries, dimension: dimension, id: old.id, version: old.version + 1,
                                                       codec: old.codec, newestRecordTime: newestRecordTime)
             guard let i = plan.manifest.dimensions.firstIndex(where: { $0.name == dimension }),

@@ -59,7 +59,8 @@ package struct Recoverer {
         /// Records salvaged from the WAL, to be written as new segments.
         var salvagedWAL: Memtable?
         /// Segments to rewrite from their valid blocks: (dimension, descriptor, entries).
-        var rewrites: [(dimension: String, descriptor: SegmentDescriptor, newestRecordTime: UInt64, entries: [MemKeyVersions])] = []
+        var rewrites: [(dimension: String, descriptor: SegmentDescriptor, newestRecordTime: UInt64, hashIndex: Bool,
+                        entries: [MemKeyVersions])] = []
         /// Segment files (relative) that older valid manifests list.
         var alsoReferenced: Set<String> = []
 

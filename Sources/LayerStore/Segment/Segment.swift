@@ -353,9 +353,7 @@ final class Segment: Sendable {
     /// The newest version of `key` with `lsn <= snapshotLSN`, or `nil` if the segment has none;
     /// its bytes stay valid while `owner` (`nil`: the segment itself) is alive.
     func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError) -> (record: SegmentRecord, owner: AnyObject?)? {
-        guard let start = try locate(key) else { return nil }
-        var position = start
-        var view = try block(position.block)
+        guard var (position, view) = try layout.hashSlotCount > 0 ? locate(key) : search(key) else { return nil }
         while true {
             let (rec, next) = try record(in: view.bytes, at: position.offset, blockIndex: position.block)
             guard compareKeys(rec.key, key) == 0 else { return nil }
@@ -370,8 +368,8 @@ final class Segment: Sendable {
         }
     }
 
-    /// Where the newest version of `key` starts, through the hash index.
-    private func locate(_ key: UnsafeRawBufferPointer) throws(StoreError) -> SegmentPosition? {
+    /// Where the newest version of `key` starts, and its block, through the hash index.
+    private func locate(_ key: UnsafeRawBufferPointer) throws(StoreError) -> (SegmentPosition, BlockView)? {
         let slots = try hashIndex()
         let hash = Checksum.keyHash(key)
         let slotCount = Int(layout.hashSlotCount)
@@ -389,15 +387,29 @@ final class Segment: Sendable {
                 // The record's bytes are the view's: keep its owner until the compare is done.
                 defer { withExtendedLifetime(view.owner) {} }
                 let (rec, _) = try record(in: view.bytes, at: offset, blockIndex: blockIndex)
-                if compareKeys(rec.key, key) == 0 { return SegmentPosition(block: blockIndex, offset: offset) }
+                if compareKeys(rec.key, key) == 0 { return (SegmentPosition(block: blockIndex, offset: offset), view) }
             }
             i = i + 1 == slotCount ? 0 : i + 1
         }
         return nil
     }
 
+    /// Where the newest version of `key` starts, and its block, through the block table: the
+    /// point lookup of a segment without a hash index (segment.md § Point lookup).
+    private func search(_ key: UnsafeRawBufferPointer) throws(StoreError) -> (SegmentPosition, BlockView)? {
+        guard let (position, view) = try firstAtOrAfter(key) else { return nil }
+        defer { withExtendedLifetime(view.owner) {} }
+        let (rec, _) = try record(in: view.bytes, at: position.offset, blockIndex: position.block)
+        return compareKeys(rec.key, key) == 0 ? (position, view) : nil
+    }
+
     /// The position of the first record whose key is `>= key` (or the end).
     func seek(_ key: UnsafeRawBufferPointer) throws(StoreError) -> SegmentPosition {
+        try firstAtOrAfter(key)?.position ?? endPosition
+    }
+
+    /// The first record whose key is `>= key` and its block, or `nil` at the end.
+    private func firstAtOrAfter(_ key: UnsafeRawBufferPointer) throws(StoreError) -> (position: SegmentPosition, view: BlockView)? {
         // The last block whose first key is < key: every record before it is smaller. (Not <=:
         // a key's versions may straddle a block boundary, so a block starting with `key` may
         // be preceded by one ending with its newer versions.)
@@ -406,18 +418,19 @@ final class Segment: Sendable {
             let mid = (low + high) / 2
             if compareKeys(try firstKey(mid), key) < 0 { low = mid + 1 } else { high = mid }
         }
-        var position = SegmentPosition(block: max(0, low - 1), offset: 0)
-        while position.block < Int(layout.blockCount) {
-            let view = try block(position.block)
+        let decoder = RecordDecoder(layout)
+        for blockIndex in max(0, low - 1)..<Int(layout.blockCount) {
+            let view = try block(blockIndex)
             defer { withExtendedLifetime(view.owner) {} }
-            while position.offset < view.bytes.count {
-                let (rec, next) = try record(in: view.bytes, at: position.offset, blockIndex: position.block)
-                if compareKeys(rec.key, key) >= 0 { return position }
-                position.offset = next
+            // The scan's decoder: a lookup without a hash index walks half a block on average.
+            var records = BlockRecords(bytes: view.bytes, blockIndex: blockIndex, decoder: decoder, offset: 0)
+            var offset = 0
+            while let rec = try records.next(in: self) {
+                if compareKeys(rec.key, key) >= 0 { return (SegmentPosition(block: blockIndex, offset: offset), view) }
+                offset = records.offset
             }
-            position = SegmentPosition(block: position.block + 1, offset: 0)
         }
-        return position
+        return nil
     }
 
     /// The position just past the last record.

@@ -1,7 +1,8 @@
 //! Builds a segment file's bytes from records given in order (Formats/segment.md).
 //!
 //! Invariants checked as records arrive: keys ascend; a key's versions arrive newest first with
-//! strictly decreasing LSNs. The first (newest) version of each key goes into the hash index.
+//! strictly decreasing LSNs. The first (newest) version of each key goes into the hash index,
+//! when the segment has one.
 //! Every block and section is checksummed as it is finished; the header is written last, so a
 //! builder never produces a file whose header describes bytes it did not write.
 
@@ -14,6 +15,9 @@ struct SegmentBuilder {
     let blockByteCountTarget: Int
     /// How blocks are stored: ``SegmentFormat/codecNone`` or ``SegmentFormat/codecLZ4``.
     let codec: UInt8
+    /// Whether the file gets a hash index; without one it is format version 2 and point
+    /// lookups search the block table (segment.md § Versions).
+    let hashIndex: Bool
     /// Scratch space for a compressed block.
     private var compressed: [UInt8] = []
     private let seed: UInt64
@@ -30,6 +34,7 @@ struct SegmentBuilder {
     private var minLSN: LSN = .max
     private var maxLSN: LSN = 0
     private var recordCount: UInt64 = 0
+    private var keyCount = 0
     private var hashes: [UInt64] = []
     private var slots: [UInt64] = []
     /// Bytes of the first key of the block being filled (it goes into the block table).
@@ -40,12 +45,14 @@ struct SegmentBuilder {
     /// - Parameters:
     ///   - baseLSN: the smallest LSN of the records to come (records store `lsn - baseLSN`).
     ///   - blockByteCountTarget: a block is closed once adding a record would exceed this.
+    ///   - hashIndex: write a hash index (format version 1) or none (version 2).
     init(storeID: UInt64, segmentID: UInt64, version: UInt32, dimension: String, baseLSN: LSN, blockByteCountTarget: Int,
-         codec: UInt8 = SegmentFormat.codecNone) {
+         codec: UInt8 = SegmentFormat.codecNone, hashIndex: Bool = true) {
         precondition(blockByteCountTarget > 0 && blockByteCountTarget <= Limits.recordStartInBlockMax)
         precondition(baseLSN >= 1)
         precondition(codec == SegmentFormat.codecNone || codec == SegmentFormat.codecLZ4)
         self.codec = codec
+        self.hashIndex = hashIndex
         self.storeID = storeID
         self.segmentID = segmentID
         self.version = version
@@ -81,8 +88,11 @@ struct SegmentBuilder {
         }
         if block.count == 0 { blockFirstKey = [UInt8](key) }
         if isNewKey {
-            hashes.append(Checksum.keyHash(key))
-            slots.append(UInt64(blockCount) << 20 | UInt64(block.count))
+            keyCount += 1
+            if hashIndex {
+                hashes.append(Checksum.keyHash(key))
+                slots.append(UInt64(blockCount) << 20 | UInt64(block.count))
+            }
             lastKey = [UInt8](key)
         }
         block.u8(isDelete ? SegmentFormat.recordTombstone : SegmentFormat.recordPut)
@@ -97,7 +107,7 @@ struct SegmentBuilder {
         recordCount += 1
     }
 
-    /// Finishes the file: last block, block table, hash index, footer, header.
+    /// Finishes the file: last block, block table, hash index (if any), footer, header.
     /// - Precondition: at least one record was added.
     /// The bytes stay valid while the returned buffer is alive.
     mutating func finish(newestRecordTime: UInt64) -> PooledBuffer {
@@ -110,8 +120,10 @@ struct SegmentBuilder {
         let indexLength = UInt64(file.count) - blockTableOffset
         let indexChecksum = section(from: blockTableOffset)
         let hashOffset = UInt64(file.count)
-        let slotCount = SegmentFormat.slotCount(keys: hashes.count)
-        writeHashIndex(slotCount: slotCount)
+        // No hash index: an empty section, so hashOffset == footerOffset and its checksum is
+        // that of no bytes.
+        let slotCount = hashIndex ? SegmentFormat.slotCount(keys: keyCount) : 0
+        if hashIndex { writeHashIndex(slotCount: slotCount) }
         let hashChecksum = section(from: hashOffset)
         let footerOffset = UInt64(file.count)
         var footer = ByteWriter(capacity: SegmentFormat.footerByteCount)
@@ -129,7 +141,7 @@ struct SegmentBuilder {
         let header = SegmentHeader(
             storeID: storeID, segmentID: segmentID, version: version, codec: codec,
             dimension: dimension, minLSN: minLSN, maxLSN: maxLSN, recordCount: recordCount,
-            keyCount: UInt64(hashes.count), newestRecordTime: newestRecordTime,
+            keyCount: UInt64(keyCount), newestRecordTime: newestRecordTime,
             fileLength: UInt64(file.count), blockCount: UInt32(blockCount),
             blockByteCountTarget: UInt32(blockByteCountTarget), hashSlotCount: UInt32(slotCount),
             blockTableOffset: blockTableOffset, hashOffset: hashOffset, footerOffset: footerOffset)

@@ -7,8 +7,13 @@ enum SegmentFormat {
     static let magic: UInt64 = 0x6765_5372_6579_614C
     /// "LayerEnd", the first 8 bytes of the footer (§ Footer).
     static let footerMagic: UInt64 = 0x646E_4572_6579_614C
-    /// The format version this code writes and the newest it reads (§ Header).
-    static let formatVersion: UInt32 = 1
+    /// The newest format version this code reads (§ Header).
+    static let formatVersion: UInt32 = 2
+    /// The version of a segment with a hash index: version 1 readers read it (§ Versions).
+    static let formatVersionHashed: UInt32 = 1
+    /// The version of a segment without one, which version 1 readers would take for damage
+    /// (§ Versions).
+    static let formatVersionHashless: UInt32 = 2
     /// The header's size; the first block starts here (§ Header).
     static let headerByteCount = 256
     /// Offset of the header's checksum (§ Header).
@@ -119,10 +124,19 @@ struct SegmentHeader: Equatable, Sendable {
     var hashOffset: UInt64
     var footerOffset: UInt64
 
+    /// The version this header's layout needs: the oldest that can read it (§ Versions).
+    var formatVersion: UInt32 {
+        hashSlotCount == 0 ? SegmentFormat.formatVersionHashless : SegmentFormat.formatVersionHashed
+    }
+
+    /// `true` if the segment has a hash index; without one, point lookups search the block
+    /// table (§ Versions).
+    var hasHashIndex: Bool { hashSlotCount > 0 }
+
     func encode() -> [UInt8] {
         var w = ByteWriter(capacity: SegmentFormat.headerByteCount)
         w.u64(SegmentFormat.magic)
-        w.u32(SegmentFormat.formatVersion)
+        w.u32(formatVersion)
         w.u32(UInt32(SegmentFormat.headerByteCount))
         w.u64(storeID)
         w.u64(segmentID)
@@ -186,7 +200,7 @@ struct SegmentHeader: Equatable, Sendable {
         let nameBytes = UnsafeRawBufferPointer(rebasing: bytes[SegmentFormat.dimensionNameOffset..<(SegmentFormat.dimensionNameOffset + min(nameLength, SegmentFormat.dimensionNameFieldByteCount))])
         // Everything after the name, up to the checksum, is zero (name padding and reserved).
         let padding = bytes[(SegmentFormat.dimensionNameOffset + min(nameLength, SegmentFormat.dimensionNameFieldByteCount))..<SegmentFormat.headerChecksumOffset]
-        guard formatVersion == SegmentFormat.formatVersion, Int(headerLength) == SegmentFormat.headerByteCount,
+        guard formatVersion >= 1, Int(headerLength) == SegmentFormat.headerByteCount,
             h.storeID == storeID, h.segmentID == segmentID, h.version == version, reserved16 == 0, reserved32 == 0,
             nameLength <= SegmentFormat.dimensionNameFieldByteCount, isValidDimensionName(nameBytes),
             padding.allSatisfy({ $0 == 0 })
@@ -195,6 +209,10 @@ struct SegmentHeader: Equatable, Sendable {
             throw StoreError(.unsupportedFormat, "segment codec \(h.codec) is not supported by this version", path: path)
         }
         h.dimension = String(decoding: nameBytes, as: UTF8.self)
+        // Each version has exactly one layout: a hash index in version 1, none in version 2.
+        guard formatVersion == h.formatVersion else {
+            throw .corrupted("segment format version \(formatVersion) does not match its hash index of \(h.hashSlotCount) slots", path: path, offset: 0)
+        }
         try h.checkLayout(path: path)
         return h
     }
@@ -204,13 +222,14 @@ struct SegmentHeader: Equatable, Sendable {
     private func checkLayout(path: String) throws(StoreError) {
         let tableEnd = blockTableOffset.addingReportingOverflow(UInt64(blockCount) * UInt64(SegmentFormat.blockEntryByteCount))
         let hashEnd = hashOffset.addingReportingOverflow(UInt64(hashSlotCount) * UInt64(SegmentFormat.hashSlotByteCount))
-        guard blockCount >= 1, Int(blockCount) <= Limits.segmentBlockCountMax, hashSlotCount >= 1,
+        guard blockCount >= 1, Int(blockCount) <= Limits.segmentBlockCountMax,
             minLSN >= 1, minLSN <= maxLSN, maxLSN <= Limits.lsnMax, keyCount >= 1, keyCount <= recordCount,
             blockTableOffset >= UInt64(SegmentFormat.headerByteCount),
             !tableEnd.overflow, tableEnd.partialValue <= hashOffset, hashOffset % 8 == 0,
             !hashEnd.overflow, hashEnd.partialValue <= footerOffset,
             fileLength >= UInt64(SegmentFormat.footerByteCount), footerOffset == fileLength - UInt64(SegmentFormat.footerByteCount),
-            UInt64(hashSlotCount) >= keyCount
+            hashSlotCount == 0 || UInt64(hashSlotCount) >= keyCount,
+            hashSlotCount > 0 || hashOffset == footerOffset
         else { throw .corrupted("segment header describes an impossible layout", path: path, offset: 0) }
     }
 }

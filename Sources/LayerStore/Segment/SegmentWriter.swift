@@ -11,6 +11,9 @@ struct SegmentWriter {
     let layout: StoreLayout
     let storeID: UInt64
     var blockByteCountTarget: Int
+    /// Whether new segments get a hash index (format version 1) or none (version 2: smaller,
+    /// point lookups search the block table).
+    var hashIndex = true
     let filePermissions: UInt32
     let directoryPermissions: UInt32
 
@@ -50,7 +53,8 @@ struct SegmentWriter {
                fill: (inout SegmentBuilder) throws(StoreError) -> Void) throws(StoreError) -> (descriptor: SegmentDescriptor, path: String) {
         precondition(recordCount > 0 && lsnRange.min <= lsnRange.max, "a segment holds at least one record")
         var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: version, dimension: dimension,
-                                     baseLSN: lsnRange.min, blockByteCountTarget: blockByteCountTarget, codec: codec)
+                                     baseLSN: lsnRange.min, blockByteCountTarget: blockByteCountTarget, codec: codec,
+                                     hashIndex: hashIndex)
         try fill(&builder)
         // A rewrite keeps its records' age (cold tiering goes by it); new data is "now".
         let built = builder.finish(newestRecordTime: newestRecordTime ?? Syscalls.wallClockNanoseconds())

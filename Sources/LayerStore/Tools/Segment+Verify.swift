@@ -319,7 +319,7 @@ private struct Pass {
             }
             if isNewKey {
                 keyCount += 1
-                if check.hashHolds == true, let header = check.header,
+                if check.hashHolds == true, let header = check.header, header.hasHashIndex,
                     !reachable(record.key, block: index, offset: position, header: header) {
                     check.problem(header.hashOffset, "the hash index does not lead to the key at byte \(position) of block \(index)")
                 }
@@ -346,9 +346,10 @@ private struct Pass {
         return false
     }
 
-    /// Every used hash slot must name an existing block, and there must be one per key.
+    /// Every used hash slot must name an existing block, and there must be one per key (a
+    /// segment without a hash index has none to check).
     func checkHashSlots(_ check: inout SegmentFileCheck) {
-        guard check.hashHolds == true, let header = check.header else { return }
+        guard check.hashHolds == true, let header = check.header, header.hasHashIndex else { return }
         var used = 0
         for i in 0..<Int(header.hashSlotCount) {
             let at = Int(header.hashOffset) + i * SegmentFormat.hashSlotByteCount

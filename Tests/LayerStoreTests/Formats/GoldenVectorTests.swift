@@ -56,9 +56,15 @@ import Testing
     /// The same records as an LZ4 (codec 1) rewrite: segment 1, version 2.
     static func coldSegmentBytes() throws -> [UInt8] { try segmentBytes(version: 2, codec: SegmentFormat.codecLZ4) }
 
-    static func segmentBytes(version: UInt32, codec: UInt8) throws -> [UInt8] {
+    /// The same records as an LZ4 rewrite without a hash index (format version 2): segment 1,
+    /// version 3.
+    static func hashlessSegmentBytes() throws -> [UInt8] {
+        try segmentBytes(version: 3, codec: SegmentFormat.codecLZ4, hashIndex: false)
+    }
+
+    static func segmentBytes(version: UInt32, codec: UInt8, hashIndex: Bool = true) throws -> [UInt8] {
         var builder = SegmentBuilder(storeID: storeID, segmentID: 1, version: version, dimension: "words", baseLSN: 3,
-                                     blockByteCountTarget: 64, codec: codec)
+                                     blockByteCountTarget: 64, codec: codec, hashIndex: hashIndex)
         for (key, lsn, value) in segmentRecords {
             try Array(key.utf8).withBytes { (k) throws(StoreError) in
                 try Array((value ?? "").utf8).withBytes { (v) throws(StoreError) in
@@ -86,6 +92,7 @@ import Testing
         ("0000000000000001.wal", walBytes),
         (SegmentName.fileName(id: 1, version: 1), segmentBytes),
         (SegmentName.fileName(id: 1, version: 2), coldSegmentBytes),
+        (SegmentName.fileName(id: 1, version: 3), hashlessSegmentBytes),
         (ManifestFormat.fileName(2), manifestBytes),
     ]
 
@@ -122,7 +129,7 @@ import Testing
         ])
     }
 
-    @Test(arguments: [UInt32(1), 2])
+    @Test(arguments: [UInt32(1), 2, 3])
     func theSegmentVectorsReadBack(version: UInt32) throws {
         let dir = TemporaryDirectory()
         let path = dir.child(SegmentName.fileName(id: 1, version: version))
@@ -132,6 +139,9 @@ import Testing
         #expect(segment.header.codec == (version == 1 ? SegmentFormat.codecNone : SegmentFormat.codecLZ4))
         #expect(segment.header.dimension == "words")
         #expect(segment.header.blockCount > 1)
+        // Versions 1 and 2 of the file carry a hash index (format version 1); 3 has none.
+        #expect(segment.header.hasHashIndex == (version < 3))
+        #expect(segment.header.formatVersion == (version < 3 ? 1 : 2))
         var cursor = try [UInt8]().withBytes { (empty) throws(StoreError) in try SegmentCursor(segment: segment, from: empty) }
         var seen: [(String, LSN, String?)] = []
         while let r = try cursor.next() {
@@ -140,8 +150,19 @@ import Testing
         #expect(seen.map(\.0) == Self.segmentRecords.map(\.0))
         #expect(seen.map(\.1) == Self.segmentRecords.map(\.1))
         #expect(seen.map(\.2) == Self.segmentRecords.map(\.2))
-        let apple = try Array("apple".utf8).withBytes { (k) throws(StoreError) in try segment.find(k, snapshotLSN: 10) }
-        #expect(apple.map { found in withExtendedLifetime(found.owner) { String(decoding: found.record.value, as: UTF8.self) } } == "green")
+        // Every key, newest version and an older one, and keys between, before and after them.
+        func find(_ key: String, at lsn: LSN) throws -> String? {
+            let found = try Array(key.utf8).withBytes { (k) throws(StoreError) in try segment.find(k, snapshotLSN: lsn) }
+            return found.map { f in withExtendedLifetime(f.owner) { f.record.isDelete ? "<deleted>" : String(decoding: f.record.value, as: UTF8.self) } }
+        }
+        #expect(try find("apple", at: 10) == "green")
+        #expect(try find("apple", at: 12) == "red")
+        #expect(try find("apple", at: 2) == nil)
+        #expect(try find("banana", at: 12) == "<deleted>")
+        #expect(try find("cherry", at: 12) == String(repeating: "c", count: 40))
+        #expect(try find("date", at: 12) == "")
+        #expect(try find("elderberry", at: 12) == "purple")
+        for absent in ["a", "apples", "b", "blueberry", "d", "fig", "zzz"] { #expect(try find(absent, at: 12) == nil, "\(absent)") }
     }
 
     @Test func theManifestVectorReadsBack() throws {
