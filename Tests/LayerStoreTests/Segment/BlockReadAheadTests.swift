@@ -31,6 +31,7 @@ import Testing
         var compaction = CompactionOptions()
         if compression { compaction.compression = .lz4 }
         compaction.targetSegmentByteCount = 64 << 20
+        compaction.blockByteCountTarget = 16 << 10  // enough blocks for the read-ahead's ring to wrap
         _ = try store.compact(compaction)
         let segments = try #require(store.currentState().segments["d"])
         #expect(segments.count == 1)
