@@ -22,10 +22,12 @@ import Testing
         return model
     }
 
-    static func build(_ model: [[UInt8]: [Version]], id: UInt64 = 7, blockSize: Int = 512, codec: UInt8 = SegmentFormat.codecNone) throws -> [UInt8] {
+    static func build(_ model: [[UInt8]: [Version]], id: UInt64 = 7, blockSize: Int = 512, codec: UInt8 = SegmentFormat.codecNone,
+                      hashIndex: Bool = true) throws -> [UInt8] {
         let keys = model.keys.sorted { a, b in a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareKeys(x, y) < 0 } } }
         let minLSN = model.values.flatMap { $0 }.map(\.lsn).min()!
-        var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: 1, dimension: "dim", baseLSN: minLSN, blockByteCountTarget: blockSize, codec: codec)
+        var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: 1, dimension: "dim", baseLSN: minLSN, blockByteCountTarget: blockSize,
+                                     codec: codec, hashIndex: hashIndex)
         for key in keys {
             for v in model[key]!.sorted(by: { $0.lsn > $1.lsn }) {
                 try key.withUnsafeBytes { k in
@@ -52,17 +54,22 @@ import Testing
         }
     }
 
-    static let modelCases: [(UInt64, UInt8)] = [(1, SegmentFormat.codecNone), (2, SegmentFormat.codecNone), (3, SegmentFormat.codecNone),
-                                                 (4, SegmentFormat.codecLZ4), (5, SegmentFormat.codecLZ4)]
+    /// (seed, codec, hash index): seeds 6–8 are format version 2 (no hash index).
+    static let modelCases: [(UInt64, UInt8, Bool)] = [
+        (1, SegmentFormat.codecNone, true), (2, SegmentFormat.codecNone, true), (3, SegmentFormat.codecNone, true),
+        (4, SegmentFormat.codecLZ4, true), (5, SegmentFormat.codecLZ4, true),
+        (6, SegmentFormat.codecNone, false), (7, SegmentFormat.codecLZ4, false), (8, SegmentFormat.codecLZ4, false),
+    ]
 
     @Test(arguments: modelCases)
-    func pointReadsAndScansMatchTheModel(seed: UInt64, codec: UInt8) throws {
+    func pointReadsAndScansMatchTheModel(seed: UInt64, codec: UInt8, hashIndex: Bool) throws {
         let dir = TemporaryDirectory()
         let model = Self.model(seed: seed, keys: 400)
         let path = dir.child(SegmentName.fileName(id: 7, version: 1))
-        ByteSurgery.write(path, try Self.build(model, codec: codec))
-        let segment = try Self.open(path, cache: seed == 5 ? BlockCache(byteCountMax: 4096) : nil)
+        ByteSurgery.write(path, try Self.build(model, codec: codec, hashIndex: hashIndex))
+        let segment = try Self.open(path, cache: seed == 5 || seed == 8 ? BlockCache(byteCountMax: 4096) : nil)
         #expect(segment.header.codec == codec)
+        #expect(segment.header.hasHashIndex == hashIndex)
         #expect(Int(segment.header.keyCount) == model.count)
         #expect(Int(segment.header.recordCount) == model.values.map(\.count).reduce(0, +))
         for (key, versions) in model {
@@ -85,10 +92,20 @@ import Testing
             let order = a.0.withUnsafeBytes { x in b.0.withUnsafeBytes { y in compareKeys(x, y) } }
             #expect(order < 0 || (order == 0 && a.1 > b.1))
         }
-        // Seek lands on the first key >= the target.
-        for key in model.keys.prefix(50) {
+        // Exactly the model's records, every LSN.
+        let expected = seen.map(\.0).reduce(into: [[UInt8]]()) { keys, k in if keys.last != k { keys.append(k) } }
+            .flatMap { k in model[k]!.map(\.lsn).sorted(by: >).map { (k, $0) } }
+        #expect(seen.map(\.0) == expected.map(\.0) && seen.map(\.1) == expected.map(\.1))
+        #expect(Set(seen.map(\.0)) == Set(model.keys))
+        // Seek lands on the first key >= the target, mid-block too, and walks on from there.
+        for (i, key) in model.keys.prefix(50).enumerated() {
             var c = try key.withUnsafeBytes { try SegmentCursor(segment: segment, from: $0) }
-            #expect(try c.next().map { [UInt8]($0.key) } == key)
+            let start = try #require(seen.firstIndex { $0.0 == key })
+            var rest: [([UInt8], LSN)] = []
+            while rest.count < (i % 5 == 0 ? 40 : 3), let r = try c.next() { rest.append(([UInt8](r.key), r.lsn)) }
+            let want = seen[start..<min(seen.count, start + rest.count)]
+            #expect(rest.first?.0 == key)
+            #expect(rest.map(\.0) == want.map(\.0) && rest.map(\.1) == want.map(\.1), "seek to a key of seed \(seed)")
         }
     }
 
