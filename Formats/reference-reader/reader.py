@@ -191,7 +191,7 @@ def read_segment(path, store_id, seg_id, seg_version, entry=None, dimension=None
                 raw = b""
             check(len(raw) == raw_len, path, offset, "block %d does not decompress to its %d bytes" % (i, raw_len))
         where = offset if codec == 1 else None
-        p = 0
+        p, previous = 0, min_lsn  # version 2 codes LSNs against the record before, in the block
         while p < raw_len:
             start, at_file = p, where if where is not None else offset + p
             kind = raw[p]; p += 1
@@ -200,8 +200,13 @@ def read_segment(path, store_id, seg_id, seg_version, entry=None, dimension=None
             value_n = 0
             if kind == 1:
                 value_n, p = varint(raw, p, raw_len, path, at_file)
-            delta, p = varint(raw, p, raw_len, path, at_file)
-            check(1 <= key_n <= KEY_MAX and value_n <= VALUE_MAX and delta <= max_lsn - min_lsn
+            code, p = varint(raw, p, raw_len, path, at_file)
+            if version == 1:
+                lsn = min_lsn + code
+            else:  # segment.md § Blocks and records: lsn = previous + unzigzag(code)
+                lsn = previous + ((code >> 1) ^ -(code & 1))
+            previous = lsn
+            check(1 <= key_n <= KEY_MAX and value_n <= VALUE_MAX and min_lsn <= lsn <= max_lsn
                   and p + key_n + value_n <= raw_len, path, at_file, "record fields")
             key = raw[p:p + key_n]; p += key_n
             value = raw[p:p + value_n] if kind == 1 else None; p += value_n
@@ -209,11 +214,11 @@ def read_segment(path, store_id, seg_id, seg_version, entry=None, dimension=None
                 check(key == b[heap + key_at:heap + key_at + key_len], path, at, "first key of block %d" % i)
             if versions:  # writer guarantees: key order, a key's versions newest first
                 prev_key, prev_lsn, _ = versions[-1]
-                check(prev_key < key or (prev_key == key and prev_lsn > min_lsn + delta), path, at_file,
+                check(prev_key < key or (prev_key == key and prev_lsn > lsn), path, at_file,
                       "records out of order")
             if key not in firsts:
                 firsts[key] = (i, start)
-            versions.append((key, min_lsn + delta, value))
+            versions.append((key, lsn, value))
     check(expected_at == table_at and len(versions) == records and len(firsts) == keys, path, 0,
           "blocks, recordCount or keyCount disagree with the contents")
     if slots:

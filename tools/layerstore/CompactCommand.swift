@@ -23,7 +23,7 @@ struct CompactCommand: ParsableCommand {
     @Option(help: "Versions kept per key.") var keepVersions: Int = 1
     @Flag(help: "LZ4-compress everything written.") var lz4 = false
     @Option(help: "LZ4-compress only segments whose newest record is older than this (e.g. 7d).") var coldAfter: String?
-    @Option(help: "Block size of the outputs (default: the store's, 24K for LZ4).") var blockSize: String?
+    @Option(help: "Block size of the outputs (default: the store's, 16K for LZ4).") var blockSize: String?
     @Flag(inversion: .prefixedNo, help: "Give outputs a hash index (default: uncompressed outputs get one, LZ4 ones do not).")
     var hashIndex: Bool?
     @Flag(help: "Report what would be done, writing nothing.") var dryRun = false

@@ -99,11 +99,11 @@ extension Recoverer {
         let view = try segment.block(i)
         var decoded: [(key: [UInt8], version: MemVersion)] = []
         try withExtendedLifetime(view.owner) { () throws(StoreError) in
-            var offset = 0
+            var (offset, previousLSN) = (0, segment.layout.minLSN)
             while offset < view.bytes.count {
-                let (record, next) = try segment.record(in: view.bytes, at: offset, blockIndex: i)
+                let (record, next) = try segment.record(in: view.bytes, at: offset, blockIndex: i, previousLSN: previousLSN)
                 decoded.append(([UInt8](record.key), MemVersion(lsn: record.lsn, isDelete: record.isDelete, value: [UInt8](record.value))))
-                offset = next
+                (offset, previousLSN) = (next, record.lsn)
             }
         }
         // Only once the whole block decoded: a block is salvaged entirely or not at all.

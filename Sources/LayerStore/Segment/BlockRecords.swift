@@ -13,25 +13,44 @@ struct BlockRecords {
     let decoder: RecordDecoder
     /// Where the next record starts.
     private(set) var offset: Int
+    /// The LSN of the record before `offset` (`minLSN` at the block's start): a version 2
+    /// record's LSN is coded against it.
+    private(set) var previousLSN: LSN
 
-    init(bytes: UnsafeRawBufferPointer, blockIndex: Int, decoder: RecordDecoder, offset: Int) {
+    /// - Parameter previousLSN: the LSN of the record before `offset` in the block, the
+    ///   segment's `minLSN` at its start (a seek's position carries it).
+    init(bytes: UnsafeRawBufferPointer, blockIndex: Int, decoder: RecordDecoder, offset: Int, previousLSN: LSN) {
         self.bytes = bytes
         self.blockIndex = blockIndex
         self.decoder = decoder
         self.offset = offset
+        self.previousLSN = previousLSN
     }
 
     /// No records.
     static var empty: BlockRecords {
-        BlockRecords(bytes: UnsafeRawBufferPointer(start: nil, count: 0), blockIndex: -1, decoder: RecordDecoder(minLSN: 0, lsnDeltaMax: 0), offset: 0)
+        BlockRecords(bytes: UnsafeRawBufferPointer(start: nil, count: 0), blockIndex: -1,
+                     decoder: RecordDecoder(minLSN: 0, lsnDeltaMax: 0, chainsLSNs: false), offset: 0, previousLSN: 0)
     }
+
+    /// Where the next record starts, as a segment position.
+    var position: SegmentPosition { SegmentPosition(block: blockIndex, offset: offset, previousLSN: previousLSN) }
 
     /// The next record of the block, or `nil` at its end.
     /// - Parameter segment: the segment the block belongs to (decodes what the fast path leaves).
     @inline(__always)
     mutating func next(in segment: Segment) throws(StoreError) -> SegmentRecord? {
-        if let (record, next) = decoder.decode(bytes, at: offset) {
+        decoder.chainsLSNs ? try next(in: segment, ChainedLSNs.self) : try next(in: segment, AbsoluteLSNs.self)
+    }
+
+    /// ``next(in:)`` for a block whose records use coding `C` (the scan's inner loop picks it
+    /// once per block, so the loop holds no test of the version per record).
+    /// - Precondition: `C.chained == decoder.chainsLSNs`.
+    @inline(__always)
+    mutating func next<C: LSNCoding>(in segment: Segment, _ coding: C.Type) throws(StoreError) -> SegmentRecord? {
+        if let (record, next) = decoder.decode(bytes, at: offset, previousLSN: previousLSN, coding) {
             offset = next
+            if C.chained { previousLSN = record.lsn }
             return record
         }
         guard offset < bytes.count else { return nil }
@@ -40,8 +59,9 @@ struct BlockRecords {
 
     @inline(never)
     private mutating func nextChecked(in segment: Segment) throws(StoreError) -> SegmentRecord {
-        let (record, next) = try segment.record(in: bytes, at: offset, blockIndex: blockIndex)
+        let (record, next) = try segment.record(in: bytes, at: offset, blockIndex: blockIndex, previousLSN: previousLSN)
         offset = next
+        previousLSN = record.lsn
         return record
     }
 }

@@ -10,8 +10,8 @@
 //!
 //! Invariants:
 //! - A record is returned only if it passes every check `Segment.record` makes: a known kind,
-//!   `1 ≤ keyLength ≤ keyByteCountMax`, `valueLength ≤ valueByteCountMax`, `lsnDelta ≤
-//!   maxLSN − minLSN`, key and value inside the block. So the two decoders agree on every
+//!   `1 ≤ keyLength ≤ keyByteCountMax`, `valueLength ≤ valueByteCountMax`, an LSN within
+//!   `[minLSN, maxLSN]`, key and value inside the block. So the two decoders agree on every
 //!   record the fast path accepts, and on damage the slow path names the error.
 //! - Every load lies inside `[offset, offset + headerWindowByteCount)`, checked against the
 //!   block's count before the first load.
@@ -24,26 +24,69 @@ struct RecordDecoder {
     /// valueLength ≤ 16 MiB (4 bytes), lsnDelta ≤ 2^62 (9 bytes).
     static let headerWindowByteCount = 16
 
-    /// The segment's `minLSN`: a record's LSN is this plus its delta.
+    /// The segment's `minLSN`: the base of a version 1 record's LSN, and the LSN "before" a
+    /// version 2 block's first record.
     let minLSN: LSN
     /// `maxLSN − minLSN`: the largest delta a record of the segment may carry.
     let lsnDeltaMax: UInt64
+    /// Format version 2: a record's LSN is coded against the record before it in its block.
+    let chainsLSNs: Bool
 
     init(_ layout: SegmentLayout) {
-        minLSN = layout.minLSN
-        lsnDeltaMax = layout.maxLSN - layout.minLSN  // no overflow: checkLayout has minLSN ≤ maxLSN
+        // No overflow: checkLayout has minLSN ≤ maxLSN ≤ 2^62.
+        self.init(minLSN: layout.minLSN, lsnDeltaMax: layout.maxLSN - layout.minLSN, chainsLSNs: layout.chainsLSNs)
     }
 
-    init(minLSN: LSN, lsnDeltaMax: UInt64) {
+    init(minLSN: LSN, lsnDeltaMax: UInt64, chainsLSNs: Bool) {
         self.minLSN = minLSN
         self.lsnDeltaMax = lsnDeltaMax
+        self.chainsLSNs = chainsLSNs
+    }
+
+    /// The LSN a record's `code` stands for, after a record of LSN `previous` (`minLSN` at a
+    /// block's start), or `nil` if it lies outside `[minLSN, minLSN + lsnDeltaMax]`
+    /// (Formats/segment.md § Blocks and records). For callers off the scan's inner loop; the
+    /// loop picks its ``LSNCoding`` once per block.
+    @inline(__always)
+    func lsn(code: UInt64, previous: LSN) -> LSN? {
+        chainsLSNs ? lsn(code: code, previous: previous, ChainedLSNs.self) : lsn(code: code, previous: previous, AbsoluteLSNs.self)
+    }
+
+    /// The LSN a record's `code` stands for in coding `C`.
+    @inline(__always)
+    func lsn<C: LSNCoding>(code: UInt64, previous: LSN, _: C.Type) -> LSN? {
+        guard C.chained else { return code <= lsnDeltaMax ? minLSN &+ code : nil }
+        // The offset above minLSN: the step from the record before, unzigzagged, added modulo
+        // 2^64. As `previous` and minLSN are at most 2^62 and a step is below 2^63 either way,
+        // an LSN below minLSN wraps to an offset above lsnDeltaMax (< 2^62): one comparison
+        // bounds both sides.
+        let offset = (previous &- minLSN) &+ ((code &>> 1) ^ (0 &- (code & 1)))
+        return offset <= lsnDeltaMax ? minLSN &+ offset : nil
+    }
+
+    /// The code of `lsn` after a record of LSN `previous` (version 2; `zigzag(lsn − previous)`).
+    @inline(__always)
+    static func chainedCode(_ lsn: LSN, previous: LSN) -> UInt64 {
+        let delta = Int64(bitPattern: lsn &- previous)
+        return UInt64(bitPattern: (delta &<< 1) ^ (delta &>> 63))
     }
 
     /// The record at `offset` of `block` and the offset after it, or `nil` if this decoder
     /// leaves it to `Segment.record` (near the block's end, an unusual encoding, or damage).
+    /// - Parameter previousLSN: the LSN of the record before `offset` in the block, `minLSN`
+    ///   at its start (version 2 codes LSNs against it; version 1 ignores it).
     /// - Precondition: `0 ≤ offset`.
     @inline(__always)
-    func decode(_ block: UnsafeRawBufferPointer, at offset: Int) -> (record: SegmentRecord, next: Int)? {
+    func decode(_ block: UnsafeRawBufferPointer, at offset: Int, previousLSN: LSN) -> (record: SegmentRecord, next: Int)? {
+        chainsLSNs ? decode(block, at: offset, previousLSN: previousLSN, ChainedLSNs.self)
+            : decode(block, at: offset, previousLSN: previousLSN, AbsoluteLSNs.self)
+    }
+
+    /// ``decode(_:at:previousLSN:)`` for a segment whose records use coding `C`, known where
+    /// the caller's loop starts: the loop then holds no test of the version per record.
+    /// - Precondition: `C.chained == chainsLSNs`.
+    @inline(__always)
+    func decode<C: LSNCoding>(_ block: UnsafeRawBufferPointer, at offset: Int, previousLSN: LSN, _ coding: C.Type) -> (record: SegmentRecord, next: Int)? {
         let count = block.count
         guard count &- offset >= Self.headerWindowByteCount else { return nil }
         // Safe: a buffer of at least 16 bytes has a base address. Every load below is at
@@ -63,7 +106,7 @@ struct RecordDecoder {
             guard let v = Self.varint(p, &i, byteCountMax: 4), v <= UInt64(Limits.valueByteCountMax) else { return nil }
             valueLength = v
         }
-        guard let delta = Self.varint(p, &i, byteCountMax: 9), delta <= lsnDeltaMax else { return nil }
+        guard let code = Self.varint(p, &i, byteCountMax: 9), let lsn = lsn(code: code, previous: previousLSN, coding) else { return nil }
         // No overflow (so wrapping arithmetic, without the checks): both lengths were bounded
         // above, and `offset + i <= count`.
         let keyStart = offset &+ i
@@ -74,7 +117,7 @@ struct RecordDecoder {
         let record = SegmentRecord(
             key: UnsafeRawBufferPointer(start: base + keyStart, count: valueStart &- keyStart),
             value: UnsafeRawBufferPointer(start: base + valueStart, count: end &- valueStart),
-            lsn: minLSN &+ delta, isDelete: isDelete)  // no overflow: delta ≤ maxLSN − minLSN
+            lsn: lsn, isDelete: isDelete)
         return (record, end)
     }
 
@@ -96,4 +139,21 @@ struct RecordDecoder {
         }
         return nil
     }
+}
+
+/// How a segment's records code their LSNs, as a type: generic code specialised on it tests
+/// the format version once, not once per record (Formats/segment.md § Blocks and records).
+protocol LSNCoding {
+    /// Version 2: against the record before in the block; version 1: against minLSN.
+    static var chained: Bool { get }
+}
+
+/// Version 1: `lsn − minLSN`.
+enum AbsoluteLSNs: LSNCoding {
+    static var chained: Bool { false }
+}
+
+/// Version 2: `zigzag(lsn − previous)`.
+enum ChainedLSNs: LSNCoding {
+    static var chained: Bool { true }
 }

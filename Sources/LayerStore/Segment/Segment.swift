@@ -34,6 +34,9 @@ struct SegmentRecord {
 struct SegmentPosition: Equatable {
     var block: Int
     var offset: Int
+    /// The LSN of the record before `offset` in its block, the segment's `minLSN` at a block's
+    /// start: a version 2 record's LSN is coded against it.
+    var previousLSN: LSN
 }
 
 /// The bytes of one block, and the object that keeps them alive: the decoded block for an LZ4
@@ -70,6 +73,10 @@ struct SegmentLayout {
         hashOffset = header.hashOffset
         footerOffset = header.footerOffset
     }
+
+    /// Format version 2 (no hash index): records code their LSN against the record before
+    /// them in their block (Formats/segment.md § Blocks and records).
+    var chainsLSNs: Bool { hashSlotCount == 0 }
 }
 
 /// A published segment mapped read-only.
@@ -318,8 +325,10 @@ final class Segment: Sendable {
 
     /// Decodes the record at `offset` of `block` (bytes of block `blockIndex`); returns it and
     /// the offset after it.
+    /// - Parameter previousLSN: the LSN of the record before it in the block, `minLSN` at the
+    ///   block's start (version 2 codes LSNs against it; version 1 ignores it).
     @inline(__always)
-    func record(in block: UnsafeRawBufferPointer, at offset: Int, blockIndex: Int) throws(StoreError) -> (SegmentRecord, Int) {
+    func record(in block: UnsafeRawBufferPointer, at offset: Int, blockIndex: Int, previousLSN: LSN) throws(StoreError) -> (SegmentRecord, Int) {
         var r = ByteReader(block, position: offset)
         guard let kind = r.u8(), kind == SegmentFormat.recordPut || kind == SegmentFormat.recordTombstone,
             let keyLength = r.varint(), keyLength >= 1, keyLength <= UInt64(Limits.keyByteCountMax)
@@ -330,10 +339,10 @@ final class Segment: Sendable {
             guard let v = r.varint(), v <= UInt64(Limits.valueByteCountMax) else { throw recordError(blockIndex, offset) }
             valueLength = v
         }
-        guard let delta = r.varint(), delta <= layout.maxLSN - layout.minLSN,
+        guard let code = r.varint(), let lsn = RecordDecoder(layout).lsn(code: code, previous: previousLSN),
             let key = r.bytes(Int(keyLength)), let value = r.bytes(Int(valueLength))
         else { throw recordError(blockIndex, offset) }
-        return (SegmentRecord(key: key, value: value, lsn: layout.minLSN + delta, isDelete: isDelete), r.position)
+        return (SegmentRecord(key: key, value: value, lsn: lsn, isDelete: isDelete), r.position)
     }
 
     /// A `corrupted` error naming this segment. Out of line: were the path read in the hot
@@ -355,13 +364,15 @@ final class Segment: Sendable {
     func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError) -> (record: SegmentRecord, owner: AnyObject?)? {
         guard var (position, view) = try layout.hashSlotCount > 0 ? locate(key) : search(key) else { return nil }
         while true {
-            let (rec, next) = try record(in: view.bytes, at: position.offset, blockIndex: position.block)
+            let (rec, next) = try record(in: view.bytes, at: position.offset, blockIndex: position.block,
+                                         previousLSN: position.previousLSN)
             guard compareKeys(rec.key, key) == 0 else { return nil }
             if rec.lsn <= snapshotLSN { return (rec, view.owner) }
             // A newer version than the snapshot: older ones follow, possibly in the next block.
             position.offset = next
+            position.previousLSN = rec.lsn
             if position.offset >= view.bytes.count {
-                position = SegmentPosition(block: position.block + 1, offset: 0)
+                position = SegmentPosition(block: position.block + 1, offset: 0, previousLSN: layout.minLSN)
                 guard position.block < Int(layout.blockCount) else { return nil }
                 view = try block(position.block)
             }
@@ -386,8 +397,11 @@ final class Segment: Sendable {
                 let view = try block(blockIndex)
                 // The record's bytes are the view's: keep its owner until the compare is done.
                 defer { withExtendedLifetime(view.owner) {} }
-                let (rec, _) = try record(in: view.bytes, at: offset, blockIndex: blockIndex)
-                if compareKeys(rec.key, key) == 0 { return (SegmentPosition(block: blockIndex, offset: offset), view) }
+                // Version 1: a record decodes alone, whatever the LSN before it.
+                let (rec, _) = try record(in: view.bytes, at: offset, blockIndex: blockIndex, previousLSN: layout.minLSN)
+                if compareKeys(rec.key, key) == 0 {
+                    return (SegmentPosition(block: blockIndex, offset: offset, previousLSN: layout.minLSN), view)
+                }
             }
             i = i + 1 == slotCount ? 0 : i + 1
         }
@@ -399,7 +413,7 @@ final class Segment: Sendable {
     private func search(_ key: UnsafeRawBufferPointer) throws(StoreError) -> (SegmentPosition, BlockView)? {
         guard let (position, view) = try firstAtOrAfter(key) else { return nil }
         defer { withExtendedLifetime(view.owner) {} }
-        let (rec, _) = try record(in: view.bytes, at: position.offset, blockIndex: position.block)
+        let (rec, _) = try record(in: view.bytes, at: position.offset, blockIndex: position.block, previousLSN: position.previousLSN)
         return compareKeys(rec.key, key) == 0 ? (position, view) : nil
     }
 
@@ -423,16 +437,16 @@ final class Segment: Sendable {
             let view = try block(blockIndex)
             defer { withExtendedLifetime(view.owner) {} }
             // The scan's decoder: a lookup without a hash index walks half a block on average.
-            var records = BlockRecords(bytes: view.bytes, blockIndex: blockIndex, decoder: decoder, offset: 0)
-            var offset = 0
+            var records = BlockRecords(bytes: view.bytes, blockIndex: blockIndex, decoder: decoder, offset: 0, previousLSN: layout.minLSN)
+            var before = records.position
             while let rec = try records.next(in: self) {
-                if compareKeys(rec.key, key) >= 0 { return (SegmentPosition(block: blockIndex, offset: offset), view) }
-                offset = records.offset
+                if compareKeys(rec.key, key) >= 0 { return (before, view) }
+                before = records.position
             }
         }
         return nil
     }
 
     /// The position just past the last record.
-    var endPosition: SegmentPosition { SegmentPosition(block: Int(layout.blockCount), offset: 0) }
+    var endPosition: SegmentPosition { SegmentPosition(block: Int(layout.blockCount), offset: 0, previousLSN: layout.minLSN) }
 }

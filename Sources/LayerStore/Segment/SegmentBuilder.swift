@@ -15,9 +15,12 @@ struct SegmentBuilder {
     let blockByteCountTarget: Int
     /// How blocks are stored: ``SegmentFormat/codecNone`` or ``SegmentFormat/codecLZ4``.
     let codec: UInt8
-    /// Whether the file gets a hash index; without one it is format version 2 and point
-    /// lookups search the block table (segment.md § Versions).
+    /// Whether the file gets a hash index; without one it is format version 2: point lookups
+    /// search the block table, and records code their LSN against the record before them in
+    /// their block (segment.md § Versions).
     let hashIndex: Bool
+    /// The LSN of the open block's last record, `baseLSN` while it is empty (version 2).
+    private var blockPreviousLSN: LSN
     /// Scratch space for a compressed block.
     private var compressed: [UInt8] = []
     private let seed: UInt64
@@ -58,6 +61,7 @@ struct SegmentBuilder {
         self.version = version
         self.dimension = dimension
         self.baseLSN = baseLSN
+        self.blockPreviousLSN = baseLSN
         self.blockByteCountTarget = blockByteCountTarget
         self.seed = SegmentFormat.fileSeed(storeID: storeID, segmentID: segmentID, version: version)
         file.zeros(SegmentFormat.headerByteCount)
@@ -79,7 +83,7 @@ struct SegmentBuilder {
         precondition(recordCount == 0 || order < 0 || (order == 0 && lsn < lastLSN),
                      "segment records must be in key order, newest version first")
         let size = 1 + varintByteCount(UInt64(key.count)) + (isDelete ? 0 : varintByteCount(UInt64(value.count)))
-            + varintByteCount(lsn - baseLSN) + key.count + (isDelete ? 0 : value.count)
+            + varintByteCount(lsnCode(lsn)) + key.count + (isDelete ? 0 : value.count)
         if block.count > 0 && block.count + size > blockByteCountTarget {
             closeBlock()
         }
@@ -98,7 +102,8 @@ struct SegmentBuilder {
         block.u8(isDelete ? SegmentFormat.recordTombstone : SegmentFormat.recordPut)
         block.varint(UInt64(key.count))
         if !isDelete { block.varint(UInt64(value.count)) }
-        block.varint(lsn - baseLSN)
+        block.varint(lsnCode(lsn))
+        blockPreviousLSN = lsn
         block.append(key)
         if !isDelete { block.append(value) }
         lastLSN = lsn
@@ -156,8 +161,14 @@ struct SegmentBuilder {
         }
     }
 
+    /// How `lsn` is coded in the open block (segment.md § Blocks and records).
+    private func lsnCode(_ lsn: LSN) -> UInt64 {
+        hashIndex ? lsn - baseLSN : RecordDecoder.chainedCode(lsn, previous: blockPreviousLSN)
+    }
+
     private mutating func closeBlock() {
         guard block.count > 0 else { return }
+        blockPreviousLSN = baseLSN
         let offset = UInt64(file.count)
         var stored = block.bytes
         if codec == SegmentFormat.codecLZ4 {

@@ -12,9 +12,11 @@ struct SegmentCursor {
     private let decoder: RecordDecoder
     /// What `next()` walks: the rest of the current block.
     private var block = BlockRecords.empty
-    /// The block to load next, and where in it the walk starts (a seek's offset, then 0).
+    /// The block to load next, and where in it the walk starts (a seek's offset, then 0), with
+    /// the LSN of the record before that (a version 2 record's LSN is coded against it).
     private var nextBlockIndex: Int
     private var nextBlockOffset: Int
+    private var nextBlockPreviousLSN: LSN
     /// Keep the current block's bytes alive, and the previous block's: a caller may still hold
     /// the record it was handed last (a scan compares keys with it) when the cursor moves on.
     private var owner: AnyObject?
@@ -35,9 +37,10 @@ struct SegmentCursor {
     init(segment: Segment, from key: UnsafeRawBufferPointer, readAhead: Bool = false) throws(StoreError) {
         self.segment = segment
         self.decoder = RecordDecoder(segment.layout)
-        let position = key.isEmpty ? SegmentPosition(block: 0, offset: 0) : try segment.seek(key)
+        let position = key.isEmpty ? SegmentPosition(block: 0, offset: 0, previousLSN: segment.layout.minLSN) : try segment.seek(key)
         self.nextBlockIndex = position.block
         self.nextBlockOffset = position.offset
+        self.nextBlockPreviousLSN = position.previousLSN
         // Blocks that cost more than a walk to hand out: LZ4 blocks (decompressed) and, when
         // every read verifies, any block (hashed whole).
         self.mayReadAhead = readAhead && BlockReadAhead.isWorthwhile
@@ -80,9 +83,11 @@ struct SegmentCursor {
         }
         previousOwner = owner
         owner = view.owner
-        let records = BlockRecords(bytes: view.bytes, blockIndex: nextBlockIndex, decoder: decoder, offset: nextBlockOffset)
+        let records = BlockRecords(bytes: view.bytes, blockIndex: nextBlockIndex, decoder: decoder, offset: nextBlockOffset,
+                                   previousLSN: nextBlockPreviousLSN)
         nextBlockIndex += 1
         nextBlockOffset = 0
+        nextBlockPreviousLSN = segment.layout.minLSN
         return records
     }
 }

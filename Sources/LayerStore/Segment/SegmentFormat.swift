@@ -11,8 +11,8 @@ enum SegmentFormat {
     static let formatVersion: UInt32 = 2
     /// The version of a segment with a hash index: version 1 readers read it (§ Versions).
     static let formatVersionHashed: UInt32 = 1
-    /// The version of a segment without one, which version 1 readers would take for damage
-    /// (§ Versions).
+    /// The version of a segment without one, whose records also code their LSNs against the
+    /// record before them; version 1 readers refuse it as an unsupported format (§ Versions).
     static let formatVersionHashless: UInt32 = 2
     /// The header's size; the first block starts here (§ Header).
     static let headerByteCount = 256

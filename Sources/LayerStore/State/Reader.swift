@@ -115,14 +115,20 @@ enum Reader {
             var cursor = try SegmentCursor(segment: segment, from: p, readAhead: true)
             var previous = UnsafeRawBufferPointer(start: nil, count: 0)
             // A block at a time: the inner loop's position stays in a local.
-            while var records = try cursor.nextBlock() {
-                while let record = try records.next(in: segment) {
+            /// One block's records; `false` once `body` stops or the keys leave the prefix.
+            func walk<C: LSNCoding>(_ records: inout BlockRecords, _ coding: C.Type) throws(StoreError) -> Bool {
+                while let record = try records.next(in: segment, coding) {
                     // Versions of a key are adjacent, newest first: only the first counts.
                     if keysEqual(record.key, previous) { continue }
                     previous = record.key
                     if !p.isEmpty && !hasPrefix(record.key, p) { return false }
                     if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return false }
                 }
+                return true
+            }
+            let chained = segment.layout.chainsLSNs
+            while var records = try cursor.nextBlock() {
+                guard try chained ? walk(&records, ChainedLSNs.self) : walk(&records, AbsoluteLSNs.self) else { return false }
             }
             return true
         }

@@ -9,7 +9,7 @@
 //!   its entry in a table that failed its checksum: a block that matches is certainly intact.
 //!   Its failures are then blamed on the table entry, not on the block.
 //! - Blocks are hashed straight from the read-only mapping. Records are decoded by the store's
-//!   own reader (``Segment/record(in:at:blockIndex:)``), so verify accepts exactly what reads do.
+//!   own reader (``Segment/record(in:at:blockIndex:previousLSN:)``), so verify accepts exactly what reads do.
 //! - Every offset read from the file is bounds-checked before use; nothing here can trap on bad
 //!   bytes.
 
@@ -296,11 +296,11 @@ private struct Pass {
             withExtendedLifetime(earlier) {}
             previousOwner = owner
         }
-        var position = 0
+        var (position, previousLSN) = (0, segment.layout.minLSN)
         while position < block.count {
             // In a decompressed block a record has no file offset of its own: name the block's.
             let at = fileOffset + (owner == nil ? UInt64(position) : 0)
-            guard let (record, next) = try? segment.record(in: block, at: position, blockIndex: index) else {
+            guard let (record, next) = try? segment.record(in: block, at: position, blockIndex: index, previousLSN: previousLSN) else {
                 check.problem(at, "record at byte \(position) of block \(index) does not decode")
                 (previous, decodedAll) = (nil, false)
                 return
@@ -325,7 +325,7 @@ private struct Pass {
                 }
             }
             (recordCount, previous, isFirstRecord) = (recordCount + 1, (record.key, record.lsn), false)
-            position = next
+            (position, previousLSN) = (next, record.lsn)
         }
     }
 

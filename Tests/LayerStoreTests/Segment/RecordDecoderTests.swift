@@ -7,7 +7,7 @@ import Testing
 /// typed `corrupted` error through the cursor and a scan.
 @Suite struct RecordDecoderTests {
     /// A segment of small and large records, tombstones, and LSN deltas of one to four bytes.
-    static func sample(_ dir: TemporaryDirectory, blockSize: Int = 4096) throws -> (Segment, [UInt8]) {
+    static func sample(_ dir: TemporaryDirectory, blockSize: Int = 4096, hashIndex: Bool = true) throws -> (Segment, [UInt8]) {
         var model: [[UInt8]: [SegmentTests.Version]] = [:]
         var rng = SeededRandom(seed: 99)
         var lsn: LSN = 1
@@ -21,7 +21,7 @@ import Testing
                 lsn += LSN(Int.random(in: 1...9000, using: &rng))
             }
         }
-        let bytes = try SegmentTests.build(model, blockSize: blockSize)
+        let bytes = try SegmentTests.build(model, blockSize: blockSize, hashIndex: hashIndex)
         let path = dir.child(SegmentName.fileName(id: 7, version: 1))
         ByteSurgery.write(path, bytes)
         return (try SegmentTests.open(path), bytes)
@@ -29,13 +29,16 @@ import Testing
 
     /// `Segment.record` and `RecordDecoder.decode` on `block` at every offset: the fast one
     /// returns nothing or exactly what the slow one returns, and nothing where it throws.
-    static func expectAgreement(_ segment: Segment, _ block: [UInt8], label: String) -> (fast: Int, slow: Int) {
+    /// - Parameter previousLSN: the LSN before each offset (version 2 codes LSNs against it);
+    ///   `nil`: the segment's `minLSN`.
+    static func expectAgreement(_ segment: Segment, _ block: [UInt8], label: String, previousLSN: LSN? = nil) -> (fast: Int, slow: Int) {
         let decoder = RecordDecoder(segment.layout)
+        let previous = previousLSN ?? segment.layout.minLSN
         var fast = 0, slow = 0
         block.withUnsafeBytes { b in
             for offset in 0..<b.count {
-                let reference = Result { () throws(StoreError) in try segment.record(in: b, at: offset, blockIndex: 0) }
-                guard let (record, next) = decoder.decode(b, at: offset) else {
+                let reference = Result { () throws(StoreError) in try segment.record(in: b, at: offset, blockIndex: 0, previousLSN: previous) }
+                guard let (record, next) = decoder.decode(b, at: offset, previousLSN: previous) else {
                     if case .success = reference { slow += 1 }
                     continue
                 }
@@ -63,6 +66,43 @@ import Testing
         }
         // Most record starts (and some offsets inside keys and values) decode on the fast path.
         #expect(fast >= Int(segment.layout.recordCount) / 2)
+    }
+
+    /// Version 2 (no hash index): LSNs coded against the record before. At every offset, with
+    /// the LSN before taken at the segment's bounds and between them, the two decoders agree,
+    /// and an LSN the code would carry outside [minLSN, maxLSN] is refused by both.
+    @Test func agreesOnChainedLSNs() throws {
+        let dir = TemporaryDirectory()
+        let (segment, _) = try Self.sample(dir, hashIndex: false)
+        #expect(segment.layout.chainsLSNs)
+        let (low, high) = (segment.layout.minLSN, segment.layout.maxLSN)
+        var fast = 0
+        for i in 0..<Int(segment.layout.blockCount) {
+            let block = [UInt8](try segment.block(i).bytes)
+            for previous in [low, low + (high - low) / 2, high] {
+                fast += Self.expectAgreement(segment, block, label: "block \(i) after \(previous)", previousLSN: previous).fast
+            }
+        }
+        #expect(fast >= Int(segment.layout.recordCount) / 2)
+        // Codes that step outside the segment's LSNs, from either end.
+        let tail = [UInt8](repeating: 0xAB, count: 40)
+        func record(code: UInt64) -> [UInt8] {
+            var out: [UInt8] = [1, 3, 2], v = code
+            repeat { out.append(UInt8(v & 0x7F) | (v >= 0x80 ? 0x80 : 0)); v >>= 7 } while v > 0
+            return out + tail
+        }
+        let decoder = RecordDecoder(segment.layout)
+        for (code, previous, valid) in [(RecordDecoder.chainedCode(high, previous: low), low, true),
+                                        (RecordDecoder.chainedCode(high + 1, previous: low), low, false),
+                                        (RecordDecoder.chainedCode(low, previous: high), high, true),
+                                        (RecordDecoder.chainedCode(low - 1, previous: high), high, false),
+                                        (UInt64.max >> 1, low, false), (UInt64.max >> 1 - 1, high, false)] {
+            let bytes = record(code: code)
+            let fastLSN = bytes.withUnsafeBytes { decoder.decode($0, at: 0, previousLSN: previous)?.record.lsn }
+            let slowLSN = try? bytes.withUnsafeBytes { (b) throws(StoreError) in try segment.record(in: b, at: 0, blockIndex: 0, previousLSN: previous).0.lsn }
+            #expect(fastLSN == slowLSN, "code \(code)")
+            #expect((slowLSN != nil) == valid, "code \(code) after \(previous)")
+        }
     }
 
     @Test func agreesOnDamagedBlocks() throws {
@@ -112,7 +152,7 @@ import Testing
         for (i, bytes) in cases.enumerated() { _ = Self.expectAgreement(segment, bytes, label: "case \(i)") }
         // The longest minimal header decodes on the fast path, and agrees (checked above).
         let longest = [1] + varint(3, padTo: 2) + varint(2, padTo: 4) + varint(deltaMax, padTo: 9) + tail
-        #expect(longest.withUnsafeBytes { RecordDecoder(segment.layout).decode($0, at: 0) } != nil)
+        #expect(longest.withUnsafeBytes { RecordDecoder(segment.layout).decode($0, at: 0, previousLSN: segment.layout.minLSN) } != nil)
     }
 
     /// A record in the middle of a block made malformed, every checksum recomputed: the cursor,
@@ -125,8 +165,12 @@ import Testing
         let entry = try segment.blockEntry(0)
         var offset = 0
         let block = try segment.block(0).bytes
-        for _ in 0..<4 { offset = try segment.record(in: block, at: offset, blockIndex: 0).1 }
-        let (record, _) = try segment.record(in: block, at: offset, blockIndex: 0)
+        var previousLSN = segment.layout.minLSN
+        for _ in 0..<4 {
+            let (record, next) = try segment.record(in: block, at: offset, blockIndex: 0, previousLSN: previousLSN)
+            (offset, previousLSN) = (next, record.lsn)
+        }
+        let (record, _) = try segment.record(in: block, at: offset, blockIndex: 0, previousLSN: previousLSN)
         #expect(!record.isDelete && record.value.count > 0, "the sample's fifth record is a put with a value")
         #expect(record.lsn > segment.layout.minLSN)
         var bytes = pristine

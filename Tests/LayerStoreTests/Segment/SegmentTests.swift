@@ -54,7 +54,7 @@ import Testing
         }
     }
 
-    /// (seed, codec, hash index): seeds 6–8 are format version 2 (no hash index).
+    /// (seed, codec, hash index): seeds 6–8 are format version 2 (no hash index, chained LSNs).
     static let modelCases: [(UInt64, UInt8, Bool)] = [
         (1, SegmentFormat.codecNone, true), (2, SegmentFormat.codecNone, true), (3, SegmentFormat.codecNone, true),
         (4, SegmentFormat.codecLZ4, true), (5, SegmentFormat.codecLZ4, true),
@@ -92,12 +92,13 @@ import Testing
             let order = a.0.withUnsafeBytes { x in b.0.withUnsafeBytes { y in compareKeys(x, y) } }
             #expect(order < 0 || (order == 0 && a.1 > b.1))
         }
-        // Exactly the model's records, every LSN.
+        // Exactly the model's records: every LSN decoded, whatever its coding.
         let expected = seen.map(\.0).reduce(into: [[UInt8]]()) { keys, k in if keys.last != k { keys.append(k) } }
             .flatMap { k in model[k]!.map(\.lsn).sorted(by: >).map { (k, $0) } }
         #expect(seen.map(\.0) == expected.map(\.0) && seen.map(\.1) == expected.map(\.1))
         #expect(Set(seen.map(\.0)) == Set(model.keys))
-        // Seek lands on the first key >= the target, mid-block too, and walks on from there.
+        // Seek lands on the first key >= the target, mid-block too, and walks on from there with
+        // the right LSNs (a version 2 seek carries the LSN before its record).
         for (i, key) in model.keys.prefix(50).enumerated() {
             var c = try key.withUnsafeBytes { try SegmentCursor(segment: segment, from: $0) }
             let start = try #require(seen.firstIndex { $0.0 == key })

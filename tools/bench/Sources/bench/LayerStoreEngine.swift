@@ -10,7 +10,7 @@ final class LayerStoreEngine: Engine, @unchecked Sendable {
     static let name = "layerstore"
     static let publishesOnCommit = false
     static let configuration = "defaults (durability .sync with group commit, 64 MiB memtable, 80 MiB preallocated WAL files, 16 KiB blocks, block verification on first read, flush in background); "
-        + "reads with the zero-copy `withValue(forKey:in:)`; scans with `snapshot().scan`; settle = `flush()`; cold tier = `compact(.lz4)` (24 KiB LZ4 blocks, no hash index, 64 MiB block cache); "
+        + "reads with the zero-copy `withValue(forKey:in:)`; scans with `snapshot().scan`; settle = `flush()`; cold tier = `compact(.lz4)` (16 KiB LZ4 blocks, format version 2: no hash index, 64 MiB block cache); "
         + "cold open and recovery: a read-only open (`readOnly`) / a writer open with a 1 GiB memtable so nothing is flushed before the kill"
 
     let store: Store
