@@ -48,6 +48,7 @@ struct BlockRecords {
     /// - Precondition: `C.chained == decoder.chainsLSNs`.
     @inline(__always)
     mutating func next<C: LSNCoding>(in segment: Segment, _ coding: C.Type) throws(StoreError) -> SegmentRecord? {
+        assert(C.chained == decoder.chainsLSNs, "a block walked with another segment version's LSN coding")
         if let (record, next) = decoder.decode(bytes, at: offset, previousLSN: previousLSN, coding) {
             offset = next
             if C.chained { previousLSN = record.lsn }
