@@ -411,10 +411,8 @@ final class Segment: Sendable {
     /// Where the newest version of `key` starts, and its block, through the block table: the
     /// point lookup of a segment without a hash index (segment.md § Point lookup).
     private func search(_ key: UnsafeRawBufferPointer) throws(StoreError) -> (SegmentPosition, BlockView)? {
-        guard let (position, view) = try firstAtOrAfter(key) else { return nil }
-        defer { withExtendedLifetime(view.owner) {} }
-        let (rec, _) = try record(in: view.bytes, at: position.offset, blockIndex: position.block, previousLSN: position.previousLSN)
-        return compareKeys(rec.key, key) == 0 ? (position, view) : nil
+        guard let found = try firstAtOrAfter(key), found.isKey else { return nil }
+        return (found.position, found.view)
     }
 
     /// The position of the first record whose key is `>= key` (or the end).
@@ -422,8 +420,9 @@ final class Segment: Sendable {
         try firstAtOrAfter(key)?.position ?? endPosition
     }
 
-    /// The first record whose key is `>= key` and its block, or `nil` at the end.
-    private func firstAtOrAfter(_ key: UnsafeRawBufferPointer) throws(StoreError) -> (position: SegmentPosition, view: BlockView)? {
+    /// The first record whose key is `>= key`, its block, and whether its key is `key`; `nil`
+    /// at the end.
+    private func firstAtOrAfter(_ key: UnsafeRawBufferPointer) throws(StoreError) -> (position: SegmentPosition, view: BlockView, isKey: Bool)? {
         // The last block whose first key is < key: every record before it is smaller. (Not <=:
         // a key's versions may straddle a block boundary, so a block starting with `key` may
         // be preceded by one ending with its newer versions.)
@@ -440,7 +439,8 @@ final class Segment: Sendable {
             var records = BlockRecords(bytes: view.bytes, blockIndex: blockIndex, decoder: decoder, offset: 0, previousLSN: layout.minLSN)
             var before = records.position
             while let rec = try records.next(in: self) {
-                if compareKeys(rec.key, key) >= 0 { return (before, view) }
+                let order = compareKeys(rec.key, key)
+                if order >= 0 { return (before, view, order == 0) }
                 before = records.position
             }
         }

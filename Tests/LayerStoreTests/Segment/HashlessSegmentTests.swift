@@ -9,7 +9,8 @@ import Testing
     static let storeID: UInt64 = 0x0123_4567_89AB_CDEF
 
     /// (key, LSN, value or nil for a tombstone), in segment order: keys with one to five
-    /// versions, so that with small blocks a key's versions run across block boundaries.
+    /// versions, so that with small blocks a key's versions run across block boundaries. LSNs
+    /// only descend, so each key's versions come newest first.
     static func records() -> [(key: String, lsn: LSN, value: String?)] {
         var out: [(String, LSN, String?)] = []
         var lsn: LSN = 10_000
@@ -20,14 +21,7 @@ import Testing
                 out.append((key, lsn, k % 7 == 3 && v == 0 ? nil : "\(key)-v\(v)-" + String(repeating: "x", count: k % 13)))
             }
         }
-        // LSNs must descend within a key: give each key's versions its own descending run.
-        var byKey: [String: [LSN]] = [:]
-        for r in out { byKey[r.0, default: []].append(r.1) }
-        return out.enumerated().map { i, r in
-            let lsns = byKey[r.0]!.sorted(by: >)
-            let index = out[..<i].filter { $0.0 == r.0 }.count
-            return (r.0, lsns[index], r.2)
-        }
+        return out
     }
 
     /// The segment file of `records()`, written with or without a hash index.
