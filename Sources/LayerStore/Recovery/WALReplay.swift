@@ -55,8 +55,10 @@ enum WALReplay {
         let memtable = makeMemtable(headers[start...].reduce(0) { $0 + $1.size })
         // Each file is inserted while the next one is read; everything is in the memtable
         // before this returns or throws.
-        let applier = ReplayApplier(memtable: memtable, workerCount: replayWorkerCount)
-        defer { applier.wait() }
+        // No applier (a dispatch queue, and the runtime's dispatch set-up in a new process)
+        // when there is no file to replay: the common open of a cleanly closed store.
+        let applier = start < headers.count ? ReplayApplier(memtable: memtable, workerCount: replayWorkerCount) : nil
+        defer { applier?.wait() }
         for index in start..<headers.count {
             let (number, header, size) = (headers[index].number, headers[index].header!, headers[index].size)
             let path = directory + "/" + WALFormat.fileName(number)
@@ -83,7 +85,7 @@ enum WALReplay {
                 report.replayedByteCount += record.byteCount
                 report.replayedLSNs = firstReplayed!...last
             }
-            applier.submit(batches)
+            applier!.submit(batches)
             expected = max(expected, fileNext)
             switch end {
             case .clean:
@@ -98,7 +100,7 @@ enum WALReplay {
                     throw StoreError.corrupted("WAL record torn in a file that is not the last", path: path, offset: UInt64(offset))
                 }
                 if truncateTornTail {
-                    applier.wait()  // (an insert may still be reading this file's mapping)
+                    applier!.wait()  // (an insert may still be reading this file's mapping)
                     let fd = try io.open(path, [.write], permissions: 0)
                     defer { io.close(fd) }
                     try io.truncate(fd, path: path, length: Int64(offset))

@@ -105,6 +105,10 @@ final class Segment: Sendable {
     /// 0: not checked yet, 1: checksum holds. A failed check is not cached: it throws each time.
     private let indexChecked = Atomic<UInt8>(0)
     private let hashChecked = Atomic<UInt8>(0)
+    /// Lookups served through the block table while the hash index was still unchecked.
+    private let searchesBeforeHashCheck = Atomic<Int>(0)
+    /// How many such lookups come before the hash index is checked (see ``probesHashIndex()``).
+    private let searchesBeforeHashCheckMax: Int
     private let indexLength: Int
     /// The blocks' spans, packed, built once the block table's checksum holds (plain segments).
     let spans: BlockSpanTable
@@ -176,6 +180,9 @@ final class Segment: Sendable {
         self.serial = Segment.serials.wrappingAdd(1, ordering: .relaxed).newValue
         self.cache = cache
         self.indexLength = Int(header.hashOffset - header.blockTableOffset)  // ordered by checkLayout
+        let hashLength = Int(header.footerOffset - header.hashOffset)
+        // A search checks the block table first, which a probe that finds its key needs too.
+        self.searchesBeforeHashCheckMax = hashLength <= 2 * indexLength ? 0 : hashLength / Segment.hashBytesPerSearch
         self.spans = BlockSpanTable(count: header.codec == SegmentFormat.codecNone ? Int(header.blockCount) : 0)
         if let checked {
             indexChecksum.store(checked.index, ordering: .relaxed)
@@ -226,7 +233,11 @@ final class Segment: Sendable {
             }
             indexChecked.store(1, ordering: .releasing)
             if spans.count > 0 {
-                spans.build { i in (try? blockEntry(i)).map { ($0.offset, $0.length) } }
+                // From the table in hand: through `blockEntry`, which finds the table again for
+                // each block, this cost 120 instructions a block, 50 µs at the first read of a
+                // segment of 24 MB.
+                let layout = layout
+                spans.build { i in Segment.entry(i, in: bytes, layout: layout).map { ($0.offset, $0.length) } }
             }
         }
         return bytes
@@ -249,15 +260,24 @@ final class Segment: Sendable {
 
     /// Block `i`'s table entry: where its stored bytes are, how long it is raw, its checksum.
     func blockEntry(_ i: Int) throws(StoreError) -> (offset: Int, length: Int, rawLength: Int, checksum: UInt64) {
-        let table = try index()
-        let at = i * SegmentFormat.blockEntryByteCount
-        var r = ByteReader(table, position: at)
-        guard let offset = r.u64(), let stored = r.u32(), let raw = r.u32(), let checksum = r.u64(),
+        guard let entry = Segment.entry(i, in: try index(), layout: layout) else {
+            throw damage("block table entry \(i) is invalid", at: layout.blockTableOffset + UInt64(i * SegmentFormat.blockEntryByteCount))
+        }
+        return entry
+    }
+
+    /// Entry `i` of `table` (the checked block table and key heap), or `nil` if it is out of
+    /// range or names bytes outside the blocks' region.
+    private static func entry(_ i: Int, in table: UnsafeRawBufferPointer, layout: SegmentLayout)
+        -> (offset: Int, length: Int, rawLength: Int, checksum: UInt64)?
+    {
+        var r = ByteReader(table, position: i * SegmentFormat.blockEntryByteCount)
+        guard i >= 0, i < Int(layout.blockCount), let offset = r.u64(), let stored = r.u32(), let raw = r.u32(), let checksum = r.u64(),
             offset >= UInt64(SegmentFormat.headerByteCount), stored >= 1, raw >= 1,
             Int(raw) <= SegmentFormat.rawBlockByteCountMax,
             layout.codec == SegmentFormat.codecLZ4 || stored == raw,
             offset <= layout.blockTableOffset, UInt64(stored) <= layout.blockTableOffset - offset
-        else { throw damage("block table entry \(i) is invalid", at: layout.blockTableOffset + UInt64(at)) }
+        else { return nil }
         return (Int(offset), Int(stored), Int(raw), checksum)
     }
 
@@ -362,7 +382,7 @@ final class Segment: Sendable {
     /// The newest version of `key` with `lsn <= snapshotLSN`, or `nil` if the segment has none;
     /// its bytes stay valid while `owner` (`nil`: the segment itself) is alive.
     func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError) -> (record: SegmentRecord, owner: AnyObject?)? {
-        guard var (position, view) = try layout.hashSlotCount > 0 ? locate(key) : search(key) else { return nil }
+        guard var (position, view) = try probesHashIndex() ? locate(key) : search(key) else { return nil }
         while true {
             let (rec, next) = try record(in: view.bytes, at: position.offset, blockIndex: position.block,
                                          previousLSN: position.previousLSN)
@@ -377,6 +397,31 @@ final class Segment: Sendable {
                 view = try block(position.block)
             }
         }
+    }
+
+    /// The bytes of hash index one lookup through the block table stands for: checking them
+    /// (XXH3 at about 10 GB/s, and the faults that map them) takes about as long as what a
+    /// search costs more than a probe, about 1 µs.
+    static let hashBytesPerSearch = 8 << 10
+
+    /// Whether a lookup probes the hash index, or searches the block table as in a segment
+    /// without one (segment.md § Point lookup).
+    ///
+    /// Probing first checks the whole hash index; searching first checks the block table and
+    /// key heap, which a probe that finds its key needs as well. For small records the hash
+    /// index is the far larger: 2 MiB against 70 KB for a segment of 180,000 100-byte values,
+    /// where checking it took a third of a cold open that reads one value. Such a segment's
+    /// first lookups search, until what they cost more than probes would have paid for the
+    /// check (a rent-or-buy rule: never more than twice the better choice made in hindsight).
+    /// A hash index at most twice the block table's size is checked at the first lookup: for
+    /// 4 KiB values the two are about the same size, and a probe that misses needs no block
+    /// table at all (a lookup visits every newer segment of its dimension first).
+    @inline(__always)
+    private func probesHashIndex() -> Bool {
+        guard layout.hashSlotCount > 0 else { return false }
+        if hashChecked.load(ordering: .acquiring) != 0 { return true }
+        // Racing lookups may both check the index: the check is idempotent.
+        return searchesBeforeHashCheck.wrappingAdd(1, ordering: .relaxed).oldValue >= searchesBeforeHashCheckMax
     }
 
     /// Where the newest version of `key` starts, and its block, through the hash index.
@@ -409,7 +454,8 @@ final class Segment: Sendable {
     }
 
     /// Where the newest version of `key` starts, and its block, through the block table: the
-    /// point lookup of a segment without a hash index (segment.md § Point lookup).
+    /// point lookup of a segment without a hash index, or before its index is checked
+    /// (segment.md § Point lookup).
     private func search(_ key: UnsafeRawBufferPointer) throws(StoreError) -> (SegmentPosition, BlockView)? {
         guard let found = try firstAtOrAfter(key), found.isKey else { return nil }
         return (found.position, found.view)
