@@ -12,6 +12,9 @@ extension PhaseContext {
     /// Phase 2: median of `openRepeats` opens, each in a new process; returns milliseconds.
     @discardableResult
     func coldOpen(at path: String? = nil, metric: String = "open.ms") throws -> Double {
+        // The open of a settled store, for every engine alike: not one that shares the machine
+        // with the kernel still writing back the phase before (the 10× store's 2.8 GB load).
+        sync()
         var times: [Double] = []
         for _ in 0..<params.openRepeats {
             let out = try ChildProcess.run(["open-child", "--engine", engine, "--path", path ?? self.path,
