@@ -22,6 +22,13 @@
 //! a thread wake-up; the helper sleeps only when it is a full ring ahead, and is woken when the
 //! scan has taken half of it.
 //!
+//! Whether it pays: only where handing blocks between cores is cheap. On one machine a cold
+//! scan of 4 KiB values ran 1.8 times slower with the helper than alone (both threads on one
+//! core: 1.2 times slower): there the cores were siblings or far apart, and every block and
+//! counter crossed between them. So a scan that may read ahead first times blocks alone, then
+//! as many with the helper, and keeps the helper only if that was faster; the verdict is the
+//! process's (``ReadAheadVerdict``) and is tried again every so often.
+//!
 //! Lifetime: the helper runs on a private queue (an overcommit thread: it runs even when the
 //! caller's work fills the shared pool), holding only the shared state. When the scan is done or
 //! abandons the segment early, dropping the ``BlockReadAhead`` cancels the helper and waits
@@ -50,35 +57,100 @@ final class BlockReadAhead {
     /// Whether reading ahead can pay here: a second core to decompress on.
     static let isWorthwhile = sysconf(Int32(_SC_NPROCESSORS_ONLN)) >= 2
 
+    /// When the helper thread starts.
+    enum Helper {
+        /// At once.
+        case always
+        /// Never: every block is the scan's (tests of the scan's own share).
+        case never
+        /// As ``ReadAheadVerdict`` says, trying both ways first when it does not know.
+        case whenItPays
+    }
+
+    /// Where the verdict on the helper is kept: by default, the process's for this kind of
+    /// segment.
+    private let verdict: ReadAheadVerdict
+
+    /// Whether the helper was started (and so must be stopped and waited for).
+    private var helperStarted = false
+    /// The trial of a ``Helper/whenItPays`` read-ahead, while it runs.
+    private var trial: Trial?
+
+    /// Times `ReadAheadVerdict.trialBlockCount` blocks alone, then as many with the helper.
+    private struct Trial {
+        /// The block whose hand-out starts the trial's current half.
+        var halfStart: Int
+        var halfStartNanoseconds: UInt64 = 0
+        /// The first half's time, once it is over.
+        var aloneNanoseconds: UInt64?
+    }
+
     /// Starts decoding `segment`'s blocks `start ..< blockCount` ahead.
-    /// - Parameter startsHelper: `false` leaves every block to the scan (tests of the scan's
-    ///   own share).
-    init(segment: Segment, from start: Int, startsHelper: Bool = true) {
+    /// - Parameter verdict: for ``Helper/whenItPays``, where to learn and keep whether the
+    ///   helper pays (default: the process's verdict for the segment's codec).
+    init(segment: Segment, from start: Int, helper: Helper = .always, verdict: ReadAheadVerdict? = nil) {
         state = State(segment: segment, start: start, end: Int(segment.layout.blockCount))
         position = start
-        let state = self.state
-        if startsHelper {
-            DispatchQueue(label: "LayerStore.readAhead").async { state.help() }
-        } else {
-            state.helperDone.signal()
+        self.verdict = verdict ?? (segment.layout.codec == SegmentFormat.codecLZ4 ? .compressed : .plain)
+        switch helper {
+        case .always: startHelper()
+        case .never: break
+        case .whenItPays:
+            switch self.verdict.advice(blockCount: state.end - start) {
+            case .help: startHelper()
+            case .alone: break
+            case .tryBoth: trial = Trial(halfStart: start)
+            }
         }
     }
 
     deinit {
-        state.cancel()
+        if helperStarted { state.cancel() }
+    }
+
+    private func startHelper() {
+        helperStarted = true
+        let state = self.state
+        DispatchQueue(label: "LayerStore.readAhead").async { state.help() }
     }
 
     /// Stops the helper and waits for it; returns how many blocks it decoded and how many
     /// times it slept for room.
     func stopHelper() -> (blocks: Int, sleeps: Int) {
-        state.cancel()
+        if helperStarted { state.cancel() }
         return (state.helperBlockCount.load(ordering: .relaxed), state.helperSleepCount.load(ordering: .relaxed))
+    }
+
+    /// Whether the helper is running (or ran) for this read-ahead.
+    var isHelped: Bool { helperStarted }
+
+    /// Moves the trial on as block `block` is about to be handed out: each half covers
+    /// `trialBlockCount` hand-outs, timed from the first to the first after it.
+    private func stepTrial(at block: Int) {
+        guard var t = trial else { return }
+        if block == t.halfStart {
+            t.halfStartNanoseconds = ReadAheadVerdict.now()
+        } else if block == t.halfStart + ReadAheadVerdict.trialBlockCount {
+            let elapsed = ReadAheadVerdict.now() &- t.halfStartNanoseconds
+            if let alone = t.aloneNanoseconds {
+                let helps = verdict.record(alone: alone, helped: elapsed)
+                if !helps { state.cancel() }
+                trial = nil
+                return
+            }
+            t.aloneNanoseconds = elapsed
+            t.halfStart = block
+            t.halfStartNanoseconds = ReadAheadVerdict.now()
+            startHelper()
+        }
+        trial = t
     }
 
     /// The next block, in order, or `nil` after the last one.
     func next() throws(StoreError) -> BlockView? {
         let block = position
         guard block < state.end else { return nil }
+        if trial != nil { stepTrial(at: block) }
         let slot = state.slots[block % Self.slotCount]
         var idleSpins = 0
         while slot.published.load(ordering: .acquiring) != block {
@@ -221,6 +293,7 @@ final class BlockReadAhead {
         }
 
         /// Stops the helper and waits until it has stopped.
+        /// - Precondition: the helper was started.
         func cancel() {
             guard !cancelled.exchange(true, ordering: .sequentiallyConsistent) else { return }
             if wakeHelperAt.exchange(.max, ordering: .sequentiallyConsistent) != .max { wake.signal() }

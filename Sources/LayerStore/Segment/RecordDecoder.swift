@@ -123,18 +123,44 @@ struct RecordDecoder {
 
     /// An LEB128 varint of at most `byteCountMax` bytes at `p + i`; `nil` if it is longer (the
     /// slow path decides whether a longer, non-minimal encoding is valid).
+    ///
+    /// The first three bytes are unrolled: a record's lengths mostly take one byte each and its
+    /// LSN code one to three. The loop's counter and shifts were 40 of the 150 instructions a
+    /// scan of 100-byte values spent on each record (callgrind).
     /// - Precondition: `i + byteCountMax ≤ headerWindowByteCount` for every call of a record
     ///   together (1 + 2 + 4 + 9 = 16), so every load lies inside the checked window.
     @inline(__always)
     private static func varint(_ p: UnsafeRawPointer, _ i: inout Int, byteCountMax: Int) -> UInt64? {
-        var result: UInt64 = 0
-        var shift: UInt64 = 0
-        for _ in 0..<byteCountMax {
-            // Safe: inside the window (see the precondition).
-            let byte = p.load(fromByteOffset: i, as: UInt8.self)
+        // Safe, every load: at `p + i + k` with `k < byteCountMax`, inside the window (see the
+        // precondition).
+        let b0 = UInt64(p.load(fromByteOffset: i, as: UInt8.self))
+        if b0 < 0x80 {
             i &+= 1
-            result |= UInt64(byte & 0x7F) &<< shift
-            if byte < 0x80 { return result }
+            return b0
+        }
+        guard byteCountMax >= 2 else { return nil }
+        let b1 = UInt64(p.load(fromByteOffset: i &+ 1, as: UInt8.self))
+        if b1 < 0x80 {
+            i &+= 2
+            return (b0 & 0x7F) | b1 &<< 7
+        }
+        guard byteCountMax >= 3 else { return nil }
+        let b2 = UInt64(p.load(fromByteOffset: i &+ 2, as: UInt8.self))
+        var result = (b0 & 0x7F) | (b1 & 0x7F) &<< 7 | (b2 & 0x7F) &<< 14
+        if b2 < 0x80 {
+            i &+= 3
+            return result
+        }
+        var shift: UInt64 = 21
+        var k = 3
+        while k < byteCountMax {
+            let byte = UInt64(p.load(fromByteOffset: i &+ k, as: UInt8.self))
+            k &+= 1
+            result |= (byte & 0x7F) &<< shift
+            if byte < 0x80 {
+                i &+= k
+                return result
+            }
             shift &+= 7
         }
         return nil

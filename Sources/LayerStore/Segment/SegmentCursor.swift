@@ -71,7 +71,7 @@ struct SegmentCursor {
     mutating func nextBlock() throws(StoreError) -> BlockRecords? {
         guard nextBlockIndex < Int(segment.layout.blockCount) else { return nil }
         if mayReadAhead && readAhead == nil && blocksLoaded >= Self.blocksBeforeReadAhead {
-            readAhead = BlockReadAhead(segment: segment, from: nextBlockIndex)
+            readAhead = BlockReadAhead(segment: segment, from: nextBlockIndex, helper: .whenItPays)
         }
         blocksLoaded += 1
         let view: BlockView

@@ -97,7 +97,7 @@ import Testing
         let (store, _) = try coldStore(dir)
         let segment = try #require(store.currentState().segments["d"]?.first)
         for start in [0, 5] {
-            let ahead = BlockReadAhead(segment: segment, from: start, startsHelper: false)
+            let ahead = BlockReadAhead(segment: segment, from: start, helper: .never)
             try expectEveryBlock(ahead, of: segment, from: start)
             #expect(ahead.stopHelper().blocks == 0)
         }
