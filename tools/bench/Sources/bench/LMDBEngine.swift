@@ -58,8 +58,14 @@ final class LMDBSession: EngineSession {
     let engine: LMDBEngine
     /// This thread's read transaction, kept reset between reads.
     private var readTxn: OpaquePointer?
+    /// The session's own reference to the handles (as every engine's session keeps one): not a
+    /// retain of the engine's array, shared by all threads, on every read.
+    private let dbis: [MDB_dbi]
 
-    init(_ engine: LMDBEngine) { self.engine = engine }
+    init(_ engine: LMDBEngine) {
+        self.engine = engine
+        dbis = engine.dbis
+    }
 
     /// Renews (or begins) the read transaction, runs `body`, resets it.
     private func reading<R>(_ body: (OpaquePointer?) throws -> R) throws -> R {
@@ -80,7 +86,7 @@ final class LMDBSession: EngineSession {
                 batch.values[i].withUnsafeBytes { v in
                     var key = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
                     var value = MDB_val(mv_size: v.count, mv_data: UnsafeMutableRawPointer(mutating: v.baseAddress))
-                    return mdb_put(txn, engine.dbis[batch.dimensions[i]], &key, &value, 0)
+                    return mdb_put(txn, dbis[batch.dimensions[i]], &key, &value, 0)
                 }
             }
             if rc != 0 { mdb_txn_abort(txn); try LMDBEngine.check(rc, "mdb_put") }
@@ -94,7 +100,7 @@ final class LMDBSession: EngineSession {
             var value = MDB_val()
             let rc = key.withUnsafeBytes { k in
                 var mk = MDB_val(mv_size: k.count, mv_data: UnsafeMutableRawPointer(mutating: k.baseAddress))
-                return mdb_get(txn, engine.dbis[dimension], &mk, &value)
+                return mdb_get(txn, dbis[dimension], &mk, &value)
             }
             if rc == MDB_NOTFOUND { return nil }
             try LMDBEngine.check(rc, "mdb_get")
@@ -106,7 +112,7 @@ final class LMDBSession: EngineSession {
     func scan(dimension: Int, _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int {
         try reading { txn in
             var cursor: OpaquePointer?
-            try LMDBEngine.check(mdb_cursor_open(txn, engine.dbis[dimension], &cursor), "mdb_cursor_open")
+            try LMDBEngine.check(mdb_cursor_open(txn, dbis[dimension], &cursor), "mdb_cursor_open")
             defer { mdb_cursor_close(cursor) }
             var key = MDB_val(), value = MDB_val()
             var n = 0

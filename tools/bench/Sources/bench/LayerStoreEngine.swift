@@ -47,25 +47,35 @@ final class LayerStoreEngine: Engine, @unchecked Sendable {
 final class LayerStoreSession: EngineSession {
     let engine: LayerStoreEngine
     var batch = WriteBatch()
+    /// The session's own references (as every engine's session keeps them): reached through
+    /// `engine`, every read retained and released the store and the names' buffer, atomics on
+    /// cache lines all threads share. Two reading threads made 1.4-1.55 times one thread's
+    /// reads/s; with these, 1.97.
+    let store: Store
+    let names: [String]
 
-    init(_ engine: LayerStoreEngine) { self.engine = engine }
+    init(_ engine: LayerStoreEngine) {
+        self.engine = engine
+        store = engine.store
+        names = engine.names
+    }
 
     func commit(_ records: RecordBatch) throws {
         batch.removeAll()
         for i in 0..<records.count {
-            try batch.put(records.values[i], forKey: records.keys[i], in: engine.names[records.dimensions[i]])
+            try batch.put(records.values[i], forKey: records.keys[i], in: names[records.dimensions[i]])
         }
-        try engine.store.commit(batch)
+        try store.commit(batch)
     }
 
     @inline(__always)
     func touch(_ key: [UInt8], dimension: Int) throws -> UInt64? {
-        try engine.store.withValue(forKey: key, in: engine.names[dimension]) { span in span.withUnsafeBytes(Workload.touch) }
+        try store.withValue(forKey: key, in: names[dimension]) { span in span.withUnsafeBytes(Workload.touch) }
     }
 
     func scan(dimension: Int, _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int {
         var n = 0
-        try engine.store.snapshot().scan(engine.names[dimension]) { _, value in
+        try store.snapshot().scan(names[dimension]) { _, value in
             value.withUnsafeBytes(body)
             n += 1
             return true

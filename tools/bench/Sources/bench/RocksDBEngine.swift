@@ -147,8 +147,14 @@ final class RocksDBEngine: Engine, @unchecked Sendable {
 
 final class RocksDBSession: EngineSession {
     let engine: RocksDBEngine
+    /// The session's own reference to the column families (as every engine's session keeps
+    /// one): not a retain of the engine's array, shared by all threads, on every read.
+    private let families: ArraySlice<OpaquePointer?>
 
-    init(_ engine: RocksDBEngine) { self.engine = engine }
+    init(_ engine: RocksDBEngine) {
+        self.engine = engine
+        families = engine.families
+    }
 
     func commit(_ batch: RecordBatch) throws {
         let writeBatch = rocksdb_writebatch_create()
@@ -156,7 +162,7 @@ final class RocksDBSession: EngineSession {
         for i in 0..<batch.count {
             batch.keys[i].withUnsafeBytes { k in
                 batch.values[i].withUnsafeBytes { v in
-                    rocksdb_writebatch_put_cf(writeBatch, engine.families[batch.dimensions[i] + 1],
+                    rocksdb_writebatch_put_cf(writeBatch, families[batch.dimensions[i] + 1],
                                               k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count,
                                               v.baseAddress?.assumingMemoryBound(to: CChar.self), v.count)
                 }
@@ -171,7 +177,7 @@ final class RocksDBSession: EngineSession {
     func touch(_ key: [UInt8], dimension: Int) throws -> UInt64? {
         var error: UnsafeMutablePointer<CChar>?
         let pinned = key.withUnsafeBytes { k in
-            rocksdb_get_pinned_cf(engine.db, engine.readOptions, engine.families[dimension + 1],
+            rocksdb_get_pinned_cf(engine.db, engine.readOptions, families[dimension + 1],
                                   k.baseAddress?.assumingMemoryBound(to: CChar.self), k.count, &error)
         }
         try RocksDBEngine.check(error, "get_pinned_cf")
@@ -184,7 +190,7 @@ final class RocksDBSession: EngineSession {
     }
 
     func scan(dimension: Int, _ body: (UnsafeRawBufferPointer) -> Void) throws -> Int {
-        let iterator = rocksdb_create_iterator_cf(engine.db, engine.readOptions, engine.families[dimension + 1])
+        let iterator = rocksdb_create_iterator_cf(engine.db, engine.readOptions, families[dimension + 1])
         defer { rocksdb_iter_destroy(iterator) }
         rocksdb_iter_seek_to_first(iterator)
         var n = 0
