@@ -129,9 +129,9 @@ final class BlockReadAhead {
     private func stepTrial(at block: Int) {
         guard var t = trial else { return }
         if block == t.halfStart {
-            t.halfStartNanoseconds = ReadAheadVerdict.now()
+            t.halfStartNanoseconds = Syscalls.monotonicNanoseconds()
         } else if block == t.halfStart + ReadAheadVerdict.trialBlockCount {
-            let elapsed = ReadAheadVerdict.now() &- t.halfStartNanoseconds
+            let elapsed = Syscalls.monotonicNanoseconds() &- t.halfStartNanoseconds
             if let alone = t.aloneNanoseconds {
                 let helps = verdict.record(alone: alone, helped: elapsed)
                 if !helps { state.cancel() }
@@ -140,7 +140,7 @@ final class BlockReadAhead {
             }
             t.aloneNanoseconds = elapsed
             t.halfStart = block
-            t.halfStartNanoseconds = ReadAheadVerdict.now()
+            t.halfStartNanoseconds = Syscalls.monotonicNanoseconds()
             startHelper()
         }
         trial = t

@@ -8,12 +8,6 @@
 
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The process's verdict on decoding blocks ahead on another core, for one kind of segment:
 /// unknown until a scan has tried both ways (``BlockReadAhead/Helper/whenItPays``), then kept,
 /// and tried again after every ``retrialInterval`` scans that followed it, as the machine's
@@ -72,12 +66,5 @@ final class ReadAheadVerdict: Sendable {
     func reset() {
         verdict.store(0, ordering: .relaxed)
         scansSinceTrial.store(0, ordering: .relaxed)
-    }
-
-    /// A monotonic clock in nanoseconds.
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 }
