@@ -12,17 +12,25 @@ import Testing
         #expect(!verdict.isKnown)
         #expect(verdict.advice(blockCount: long) == .tryBoth)
         #expect(verdict.advice(blockCount: short) == .alone)
-        // Twice as fast with the helper: it stays.
+        // Twice as fast with the helper: it stays, to be confirmed soon.
         #expect(verdict.record(alone: 1_000_000, helped: 500_000))
         #expect(verdict.isKnown)
         #expect(verdict.advice(blockCount: short) == .help)
+        for _ in 1..<ReadAheadVerdict.confirmationInterval { #expect(verdict.advice(blockCount: long) == .help) }
+        #expect(verdict.advice(blockCount: long) == .tryBoth)
+        // Confirmed: the next trial waits the full interval.
+        #expect(verdict.record(alone: 1_000_000, helped: 600_000))
         for _ in 1..<ReadAheadVerdict.retrialInterval { #expect(verdict.advice(blockCount: long) == .help) }
         #expect(verdict.advice(blockCount: long) == .tryBoth)
-        // Within the noise: it goes.
+        // Within the noise: it goes, and the turn is tried again soon.
         #expect(!verdict.record(alone: 1_000_000, helped: 950_000))
         #expect(verdict.advice(blockCount: long) == .alone)
+        for _ in 2..<ReadAheadVerdict.confirmationInterval { #expect(verdict.advice(blockCount: long) == .alone) }
+        #expect(verdict.advice(blockCount: long) == .tryBoth)
         #expect(!verdict.record(alone: 1_000_000, helped: 1_800_000))
         #expect(verdict.advice(blockCount: short) == .alone)
+        for _ in 1..<ReadAheadVerdict.retrialInterval { #expect(verdict.advice(blockCount: long) == .alone) }
+        #expect(verdict.advice(blockCount: long) == .tryBoth)
         verdict.reset()
         #expect(!verdict.isKnown && verdict.advice(blockCount: long) == .tryBoth)
     }
@@ -32,7 +40,7 @@ import Testing
         let store = try Store(path: dir.child("s"), options: testOptions())
         var random = SeededRandom(seed: 0x7E57)
         try store.write { batch in
-            for i in 0..<6_000 {
+            for i in 0..<9_000 {
                 let value = "\(i)-" + String(repeating: "wxyz", count: Int.random(in: 20...80, using: &random))
                 try batch.put(value, forKey: "key-\(100_000 + i)", in: "d")
             }
@@ -43,7 +51,8 @@ import Testing
         compaction.blockByteCountTarget = 4 << 10
         _ = try store.compact(compaction)
         let segment = try #require(store.currentState().segments["d"]?.first)
-        #expect(Int(segment.layout.blockCount) >= 4 * ReadAheadVerdict.trialBlockCount)
+        // Room for the trial's halves, and for the scan's blocks while the helper starts.
+        #expect(Int(segment.layout.blockCount) >= 6 * ReadAheadVerdict.trialBlockCount)
         return (store, segment)
     }
 
@@ -95,7 +104,8 @@ import Testing
     @Test func aScanThatStopsDuringItsTrialLeavesNoHelperBehind() throws {
         let dir = TemporaryDirectory()
         let (store, segment) = try coldSegment(dir)
-        for stop in [1, ReadAheadVerdict.trialBlockCount, ReadAheadVerdict.trialBlockCount + 3, 2 * ReadAheadVerdict.trialBlockCount + 1] {
+        let blockCount = Int(segment.layout.blockCount)
+        for stop in [1, ReadAheadVerdict.trialBlockCount, ReadAheadVerdict.trialBlockCount + 3, 2 * ReadAheadVerdict.trialBlockCount, blockCount] {
             let verdict = ReadAheadVerdict()
             var ahead: BlockReadAhead? = BlockReadAhead(segment: segment, from: 0, helper: .whenItPays, verdict: verdict)
             for index in 0..<stop {
@@ -104,7 +114,9 @@ import Testing
                 withExtendedLifetime((view, alone)) { #expect(Array(view.bytes) == Array(alone.bytes), "block \(index)") }
             }
             ahead = nil  // cancels and waits for a started helper
-            #expect(verdict.isKnown == (stop > 2 * ReadAheadVerdict.trialBlockCount))
+            // The helped half starts once the helper has decoded a block: never before the
+            // alone half's end, and in a full walk with hundreds of blocks to spare.
+            #expect(verdict.isKnown == (stop == blockCount))
         }
         try store.close()
     }
