@@ -148,13 +148,31 @@ package struct SystemFileIO: FileIO {
         }
     }
 
+    /// A held lock is tried again for this long before the open fails `locked`.
+    ///
+    /// Why: a lock found held may be our own, just released. A child process holds a copy of
+    /// every descriptor of its parent from its fork until its exec closes the `O_CLOEXEC` ones,
+    /// and a `flock` lasts while any copy is open. So a store closed and opened again while
+    /// another thread of the process spawns a program could find the lock it had just
+    /// released still held, for as long as the child takes to reach its exec (the test suite,
+    /// whose CLI tests spawn processes, saw this as a spurious `locked`). A real second writer
+    /// holds the lock for longer than this and is refused as before.
+    static let lockRetryNanoseconds: UInt64 = 50_000_000
+
     package func lock(_ fd: Int32, path: String) throws(StoreError) {
-        switch Syscalls.lockExclusive(fd) {
-        case .success: return
-        case .failure(let e) where e.rawValue == EWOULDBLOCK || e.rawValue == EAGAIN:
-            throw StoreError(.locked, "another writer holds the store", path: path, errno: e.rawValue)
-        case .failure(let e):
-            throw .system("flock", path: path, errno: e.rawValue)
+        let start = Syscalls.monotonicNanoseconds()
+        while true {
+            switch Syscalls.lockExclusive(fd) {
+            case .success: return
+            case .failure(let e) where e.rawValue == EWOULDBLOCK || e.rawValue == EAGAIN:
+                guard Syscalls.monotonicNanoseconds() &- start < Self.lockRetryNanoseconds else {
+                    throw StoreError(.locked, "another writer holds the store", path: path, errno: e.rawValue)
+                }
+                // A child reaches its exec within microseconds to milliseconds.
+                usleep(1_000)
+            case .failure(let e):
+                throw .system("flock", path: path, errno: e.rawValue)
+            }
         }
     }
 }

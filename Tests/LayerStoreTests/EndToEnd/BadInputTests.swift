@@ -75,6 +75,32 @@ import Testing
         #expect(try again.string(forKey: "k2", in: "d") == "w")
     }
 
+    /// A lock held for a moment (as a child process holds a copy of the writer's descriptor
+    /// from its fork to its exec) delays a writer open; one held longer refuses it.
+    @Test func aLockHeldForAMomentDelaysTheOpenInsteadOfRefusingIt() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.child("s")
+        try Store(path: path, options: testOptions()).close()
+        let fd = open(path + "/LOCK", O_RDWR | O_CLOEXEC)
+        #expect(fd >= 0)
+        defer { close(fd) }
+        #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let release = DispatchSemaphore(value: 0)
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(10)) {
+            flock(fd, LOCK_UN)
+            release.signal()
+        }
+        let store = try Store(path: path, options: testOptions())
+        release.wait()
+        try store.put("v", forKey: "k", in: "d")
+        try store.close()
+        // Held for the whole retry window: refused.
+        #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let start = DispatchTime.now()
+        #expect(code { _ = try Store(path: path, options: testOptions()) } == .locked)
+        #expect(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds >= SystemFileIO.lockRetryNanoseconds)
+    }
+
     @Test func missingForeignAndNewerStoresAreTypedErrors() throws {
         let dir = TemporaryDirectory()
         var ro = testOptions()
