@@ -138,7 +138,10 @@ extension PhaseContext {
         var spans: [ClosedRange<UInt64>] = []
         var n = 0
         var next = 0
-        while next < records {
+        let start = now()
+        // Past the time limit the writer stops after its next commit, publishing it.
+        var lastCommit = false
+        while next < records && !lastCommit {
             var batch = RecordBatch()
             for r in next..<min(records, next + 1000) { batch.append(dimension: dim, record: r, valueByteCount: profile.valueByteCount) }
             next += batch.count
@@ -146,9 +149,10 @@ extension PhaseContext {
             try session.commit(batch)
             let t1 = now()
             n += 1
+            lastCommit = seconds(start, t1) > params.readersWriterSecondsMax
             if kind.type.publishesOnCommit {
                 spans.append(t0...t1)
-            } else if n % every == 0 || next >= records {
+            } else if n % every == 0 || next >= records || lastCommit {
                 let p0 = now()
                 try engine.publish()
                 spans.append(p0...now())
