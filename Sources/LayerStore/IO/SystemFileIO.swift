@@ -9,7 +9,15 @@ import Darwin
 
 /// The ``FileIO`` that talks to the operating system.
 package struct SystemFileIO: FileIO {
+    /// How long a writer open tries a held lock again before it fails (``lock(_:path:)``).
+    package var lockRetryNanoseconds = SystemFileIO.defaultLockRetryNanoseconds
+
     package init() {}
+
+    /// - Parameter lockRetryNanoseconds: how long a writer open tries a held lock again (tests).
+    package init(lockRetryNanoseconds: UInt64) {
+        self.lockRetryNanoseconds = lockRetryNanoseconds
+    }
 
     /// A file this call creates gets exactly `permissions`, whatever the process's umask
     /// (``StoreOptions/filePermissions``); an existing file keeps its mode. To know whether it
@@ -148,7 +156,7 @@ package struct SystemFileIO: FileIO {
         }
     }
 
-    /// A held lock is tried again for this long before the open fails `locked`.
+    /// By default a held lock is tried again for this long before the open fails `locked`.
     ///
     /// Why: a lock found held may be our own, just released. A child process holds a copy of
     /// every descriptor of its parent from its fork until its exec closes the `O_CLOEXEC` ones,
@@ -157,7 +165,7 @@ package struct SystemFileIO: FileIO {
     /// released still held, for as long as the child takes to reach its exec (the test suite,
     /// whose CLI tests spawn processes, saw this as a spurious `locked`). A real second writer
     /// holds the lock for longer than this and is refused as before.
-    static let lockRetryNanoseconds: UInt64 = 50_000_000
+    package static let defaultLockRetryNanoseconds: UInt64 = 50_000_000
 
     package func lock(_ fd: Int32, path: String) throws(StoreError) {
         let start = Syscalls.monotonicNanoseconds()
@@ -165,7 +173,7 @@ package struct SystemFileIO: FileIO {
             switch Syscalls.lockExclusive(fd) {
             case .success: return
             case .failure(let e) where e.rawValue == EWOULDBLOCK || e.rawValue == EAGAIN:
-                guard Syscalls.monotonicNanoseconds() &- start < Self.lockRetryNanoseconds else {
+                guard Syscalls.monotonicNanoseconds() &- start < lockRetryNanoseconds else {
                     throw StoreError(.locked, "another writer holds the store", path: path, errno: e.rawValue)
                 }
                 // A child reaches its exec within microseconds to milliseconds.

@@ -76,7 +76,8 @@ import Testing
     }
 
     /// A lock held for a moment (as a child process holds a copy of the writer's descriptor
-    /// from its fork to its exec) delays a writer open; one held longer refuses it.
+    /// from its fork to its exec) delays a writer open; one held for the whole retry window
+    /// refuses it.
     @Test func aLockHeldForAMomentDelaysTheOpenInsteadOfRefusingIt() throws {
         let dir = TemporaryDirectory()
         let path = dir.child("s")
@@ -85,20 +86,27 @@ import Testing
         #expect(fd >= 0)
         defer { close(fd) }
         #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
-        let release = DispatchSemaphore(value: 0)
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(10)) {
+        // A window far longer than the release takes, even on a loaded machine: the open
+        // must wait for the release, not depend on when it comes.
+        let patient = SystemFileIO(lockRetryNanoseconds: 30_000_000_000)
+        let released = DispatchSemaphore(value: 0)
+        let releaser = Thread {
+            usleep(20_000)
             flock(fd, LOCK_UN)
-            release.signal()
+            released.signal()
         }
-        let store = try Store(path: path, options: testOptions())
-        release.wait()
+        releaser.start()
+        let store = try Store(path: path, options: testOptions(), io: patient)
+        released.wait()
         try store.put("v", forKey: "k", in: "d")
         try store.close()
-        // Held for the whole retry window: refused.
+        // Held for the whole window: refused once the window has passed.
         #expect(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let brief = SystemFileIO(lockRetryNanoseconds: 20_000_000)
         let start = DispatchTime.now()
-        #expect(code { _ = try Store(path: path, options: testOptions()) } == .locked)
-        #expect(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds >= SystemFileIO.lockRetryNanoseconds)
+        #expect(code { _ = try Store(path: path, options: testOptions(), io: brief) } == .locked)
+        #expect(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds >= brief.lockRetryNanoseconds)
+        #expect(SystemFileIO().lockRetryNanoseconds == SystemFileIO.defaultLockRetryNanoseconds)
     }
 
     @Test func missingForeignAndNewerStoresAreTypedErrors() throws {
