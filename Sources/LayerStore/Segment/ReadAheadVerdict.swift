@@ -28,9 +28,10 @@ final class ReadAheadVerdict: Sendable {
     /// hundreds of blocks); a wrong verdict costs every scan until the next trial, and where
     /// the scheduler puts the helper changes from moment to moment.
     static let retrialInterval = 16
-    /// Scans after a trial whose verdict is not confirmed yet before the next one. In one
-    /// process on one machine, one trial of four kept the helper out of every verified scan
-    /// of the layer profile (alone 64 µs, helped 94 µs, where the other three measured 33–40).
+    /// Scans after a trial whose verdict is not confirmed yet before the next one. Of four
+    /// processes scanning the layer profile with every block verified on one machine, one had
+    /// both of its first trials keep the helper out (helped halves of 100–106 µs against 62–65
+    /// alone) where the others' helped halves took 29–51 µs.
     static let confirmationInterval = 4
     /// How much faster the helped half must be for the helper to stay: below it, the gain is
     /// within the timing's noise, and a helper that does not pay costs a core.
