@@ -185,7 +185,7 @@ final class Memtable: @unchecked Sendable {
                 load[w] += counts[d]
             }
             let work = ReplayWork(batches: gathered.batches, dimensionOfOperation: gathered.dimensionOfOperation,
-                                  workerOfDimension: workerOfDimension, indexes: indexes, filter: filter, sharedFilter: workers > 1)
+                                  dimensionOfBatch: gathered.dimensionOfBatch, workerOfDimension: workerOfDimension, indexes: indexes, filter: filter, sharedFilter: workers > 1)
             if workers == 1 {
                 work.run(worker: 0)
             } else {
@@ -289,6 +289,7 @@ private struct ReplayWork: @unchecked Sendable {
     // is held by the caller throughout.
     let batches: [ReplayedBatch]
     let dimensionOfOperation: [UInt32]
+    let dimensionOfBatch: [UInt32]
     let workerOfDimension: [Int]
     let indexes: [MemtableKeyIndex]
     let filter: KeyFilter
@@ -302,7 +303,15 @@ private struct ReplayWork: @unchecked Sendable {
         var hashes: [UInt64] = []
         var dimensions: [Int] = []
         var operation = 0
-        for batch in batches {
+        for (b, batch) in batches.enumerated() {
+            // A batch of another worker's one dimension (a load's batches mostly name one) is
+            // skipped whole: walking its operations twice only to skip each one was a third of
+            // the workers' time in this loop (perf, a replay of 256 MiB of the small profile).
+            let only = dimensionOfBatch[b]
+            if only != ReplayBatches.mixedDimensions && workerOfDimension[Int(only)] != worker {
+                operation += batch.count
+                continue
+            }
             hashes.removeAll(keepingCapacity: true)
             dimensions.removeAll(keepingCapacity: true)
             forEachValidatedOperation(batch.payload, count: batch.count) { i, op in

@@ -28,6 +28,12 @@ struct ReplayBatches {
     private(set) var operationCounts: [Int] = []
     /// Each operation's dimension, by index into `names`, in LSN order.
     private(set) var dimensionOfOperation: [UInt32] = []
+    /// Each batch's one dimension, by index into `names`, or ``mixedDimensions`` if its
+    /// operations name more than one: an insert worker skips a batch of a dimension that is
+    /// not its own without walking its operations.
+    private(set) var dimensionOfBatch: [UInt32] = []
+    /// The `dimensionOfBatch` of a batch of several dimensions.
+    static let mixedDimensions = UInt32.max
     /// Key and value bytes plus the memtable's per-entry overhead, summed.
     private(set) var byteCount = 0
     /// What keeps the payloads alive (a WAL mapping or copy).
@@ -44,6 +50,7 @@ struct ReplayBatches {
         }
         if owners.last !== owner { owners.append(owner) }
         batches.append(ReplayedBatch(payload: payload, count: count, firstLSN: firstLSN))
+        let firstOperation = dimensionOfOperation.count
         forEachValidatedOperation(payload, count: count) { _, op in
             let name = ArenaBytes(op.dimension)
             if last < 0 || names[last] != name {
@@ -60,5 +67,8 @@ struct ReplayBatches {
             dimensionOfOperation.append(UInt32(last))
             byteCount += op.key.count + op.value.count + Memtable.entryOverheadByteCount
         }
+        // `last` is the dimension of the batch's last operation; any other makes it mixed.
+        let uniform = dimensionOfOperation[firstOperation...].allSatisfy { $0 == UInt32(last) }
+        dimensionOfBatch.append(uniform ? UInt32(last) : Self.mixedDimensions)
     }
 }

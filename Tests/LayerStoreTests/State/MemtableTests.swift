@@ -55,12 +55,16 @@ import Testing
         let dimensions = ["big", "mid", "small", "one", "tiny"]
         let weights = [60, 25, 10, 1, 4]
         var batches: [WriteBatch] = []
-        for _ in 0..<180 {
+        for b in 0..<180 {
             var batch = WriteBatch()
+            // Every third batch names one dimension (as a load's do), which a worker that does
+            // not own it skips whole; the others mix them.
+            let only = b % 3 == 0 ? (b / 3) % dimensions.count : nil
             for _ in 0..<500 {
                 var pick = Int.random(in: 0..<100, using: &random)
                 var d = 0
                 while pick >= weights[d] { pick -= weights[d]; d += 1 }
+                if let only { d = only }
                 let key = Array("k\(Int.random(in: 0..<(d == 3 ? 3 : 20_000), using: &random))".utf8)
                 if Int.random(in: 0..<10, using: &random) == 0 {
                     try batch.delete(forKey: key, in: dimensions[d])
@@ -89,6 +93,13 @@ import Testing
                 owners.append(owner)
                 gathered.append(payload: UnsafeRawBufferPointer(owner.bytes), count: batch.count, firstLSN: lsn, owner: owner)
                 lsn += LSN(batch.count)
+            }
+            // Uniform batches are marked with their dimension, the others as mixed.
+            let uniform = file.indices.map { $0 % 3 == 0 }
+            #expect(gathered.dimensionOfBatch.map { $0 != ReplayBatches.mixedDimensions } == uniform)
+            for (i, batch) in gathered.batches.enumerated() where uniform[i] {
+                let first = gathered.batches[..<i].reduce(0) { $0 + $1.count }
+                #expect(gathered.dimensionOfOperation[first..<(first + batch.count)].allSatisfy { $0 == gathered.dimensionOfBatch[i] })
             }
             #expect(replayed.applyReplayed(gathered, workerCount: workerCount) == workerCount)
         }
