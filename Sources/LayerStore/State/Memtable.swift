@@ -185,7 +185,8 @@ final class Memtable: @unchecked Sendable {
                 load[w] += counts[d]
             }
             let work = ReplayWork(batches: gathered.batches, dimensionOfOperation: gathered.dimensionOfOperation,
-                                  dimensionOfBatch: gathered.dimensionOfBatch, workerOfDimension: workerOfDimension, indexes: indexes, filter: filter, sharedFilter: workers > 1)
+                                  dimensionOfBatch: gathered.dimensionOfBatch, workerOfDimension: workerOfDimension,
+                                  indexes: indexes, filter: filter, sharedFilter: workers > 1)
             if workers == 1 {
                 work.run(worker: 0)
             } else {

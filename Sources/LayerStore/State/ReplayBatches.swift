@@ -50,7 +50,9 @@ struct ReplayBatches {
         }
         if owners.last !== owner { owners.append(owner) }
         batches.append(ReplayedBatch(payload: payload, count: count, firstLSN: firstLSN))
-        let firstOperation = dimensionOfOperation.count
+        // The dimension all the batch's operations name so far; -1 before the first, -2 once
+        // two differ.
+        var batchDimension = -1
         forEachValidatedOperation(payload, count: count) { _, op in
             let name = ArenaBytes(op.dimension)
             if last < 0 || names[last] != name {
@@ -65,10 +67,9 @@ struct ReplayBatches {
             }
             operationCounts[last] += 1
             dimensionOfOperation.append(UInt32(last))
+            if batchDimension == -1 { batchDimension = last } else if batchDimension != last { batchDimension = -2 }
             byteCount += op.key.count + op.value.count + Memtable.entryOverheadByteCount
         }
-        // `last` is the dimension of the batch's last operation; any other makes it mixed.
-        let uniform = dimensionOfOperation[firstOperation...].allSatisfy { $0 == UInt32(last) }
-        dimensionOfBatch.append(uniform ? UInt32(last) : Self.mixedDimensions)
+        dimensionOfBatch.append(batchDimension >= 0 ? UInt32(batchDimension) : Self.mixedDimensions)
     }
 }
