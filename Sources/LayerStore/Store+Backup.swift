@@ -125,12 +125,12 @@ extension Store {
                 if try linkSegment(source, to: copy, length: descriptor.fileLength) {
                     report.linkedSegmentCount += 1
                 } else {
-                    guard let segment = state.segments[dimension.name]?.first(where: {
-                        $0.header.segmentID == descriptor.id && $0.header.version == descriptor.version
+                    guard let slot = state.segments[dimension.name]?.first(where: {
+                        $0.name == (descriptor.id, descriptor.version)
                     }) else {
                         throw StoreError(.ioFailure, "segment \(descriptor.id) version \(descriptor.version) of \(dimension.name) is not mapped", path: source)
                     }
-                    try writeCopy(of: segment, to: copy)
+                    try writeCopy(of: try slot.segment(), to: copy)
                     report.copiedSegmentCount += 1
                 }
                 report.segmentCount += 1

@@ -27,7 +27,9 @@ extension Store {
         var report = CompactionReport(dryRun: options.dryRun)
         let names = options.dimension.map { [$0] } ?? writer.withLock { $0.manifest.dimensions.map(\.name) }
         for dimension in names {
-            let inputs = Array((currentState().segments[dimension] ?? []).reversed())  // oldest first
+            // Made through the state's slots, which older snapshots share: once the inputs are
+            // removed, a snapshot could not open them any more.
+            let inputs = Array(try currentState().segments.made(dimension).reversed())  // oldest first
             guard !inputs.isEmpty else { continue }
             try checkSpace(for: inputs)
             let compactor = Compactor(writer: segmentWriter, options: options)
@@ -91,7 +93,7 @@ extension Store {
             w.manifest = next
             state.update { s in
                 var segments = s.segments
-                segments[done.dimension] = opened.isEmpty ? nil : Array(opened.reversed())
+                segments[done.dimension] = opened.isEmpty ? nil : opened.reversed().map(SegmentSlot.init)
                 return StoreState(manifest: next, segments: segments, memtables: s.memtables)
             }
         }

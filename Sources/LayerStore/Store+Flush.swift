@@ -111,7 +111,7 @@ extension Store {
             frozenCount.store(w.frozen.count, ordering: .relaxed)
             state.update { s in
                 var segments = s.segments
-                for (dimension, segment) in opened { segments.insertNewest(segment, in: dimension) }
+                for (dimension, segment) in opened { segments.insertNewest(SegmentSlot(segment), in: dimension) }
                 return StoreState(manifest: next, segments: segments, memtables: s.memtables.filter { $0 !== memtable })
             }
         }

@@ -77,10 +77,12 @@ extension Store {
     /// The address ranges of the current segment mappings of `dimension` (for tests that check
     /// values are handed out from the mapping itself).
     package func mappedAddressRanges(of dimension: String) -> [Range<UInt>] {
-        (currentState().segments[dimension] ?? [Segment]()).compactMap { segment in
-            guard let bytes = try? segment.region.mapped().bytes else { return nil }
+        var ranges: [Range<UInt>] = []
+        for slot in currentState().segments[dimension] ?? [] {
+            guard let bytes = try? slot.segment().region.mapped().bytes else { continue }
             let start = UInt(bitPattern: bytes.baseAddress)
-            return start..<(start + UInt(bytes.count))
+            ranges.append(start..<(start + UInt(bytes.count)))
         }
+        return ranges
     }
 }

@@ -104,7 +104,7 @@ extension Store {
 
     private func dimensionStats(_ name: String, state: StoreState, lsn: LSN) throws(StoreError) -> StoreStats.DimensionStats {
         var stats = StoreStats.DimensionStats(name: name)
-        let segments = state.segments[name] ?? []
+        let segments = try state.segments.made(name)
         for segment in segments.reversed() {
             let h = segment.header
             stats.segments.append(StoreStats.SegmentStats(

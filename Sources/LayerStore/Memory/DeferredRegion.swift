@@ -49,6 +49,12 @@ final class DeferredRegion: @unchecked Sendable {
         if fd >= 0 { io.close(fd) }
     }
 
+    /// Gives `fd` back to the caller unclosed (an unmapped region whose owner failed to open:
+    /// the caller that handed the descriptor over closes it, or tries again).
+    func release() {
+        lock.withLock { if region == nil { fd = -1 } }
+    }
+
     /// The bytes in `range`, or `nil` if the range does not lie inside the file; maps it first
     /// if this is the first use.
     /// - Throws: the mapping's failure (`ioFailure`, or `noSpace` for address space).

@@ -83,16 +83,26 @@ struct StoreOpener {
         let cache = BlockCache(byteCountMax: options.blockCacheByteCountMax)
         var segments = SegmentsByDimension()
         var openedCount = 0
+        let slotLock = Lock()
         for dimension in manifest.dimensions {
             // A plain loop, not a typed-throws `map`: its generic `E: Error` costs a new process
             // a runtime conformance lookup.
-            var opened: [Segment] = []
+            var opened: [SegmentSlot] = []
             opened.reserveCapacity(dimension.segments.count)
             for d in dimension.segments.reversed() {
-                opened.append(try Segment(io: io, path: layout.segmentPath(dimension: dimension.name, id: d.id, version: d.version),
-                                          storeID: manifest.storeID, id: d.id, version: d.version, listed: (d, dimension.name),
-                                          manager: mmap, verification: options.blockVerification, cache: cache,
-                                          mapNow: openedCount >= StoreOpener.deferredMappingCountMax, deferFooter: true))
+                let path = layout.segmentPath(dimension: dimension.name, id: d.id, version: d.version)
+                if openedCount < StoreOpener.deferredMappingCountMax {
+                    // Opened now, so that the file outlives a writer's removal of it; read and
+                    // checked at its first use (`SegmentSlot`).
+                    let fd = try io.open(path, [], permissions: 0)
+                    opened.append(SegmentSlot(fd: fd, pending: SegmentSlot.Pending(
+                        io: io, path: path, storeID: manifest.storeID, descriptor: d, dimension: dimension.name, manager: mmap,
+                        verification: options.blockVerification, cache: cache, lock: slotLock)))
+                } else {
+                    opened.append(SegmentSlot(try Segment(io: io, path: path, storeID: manifest.storeID, id: d.id, version: d.version,
+                                                          listed: (d, dimension.name), manager: mmap, verification: options.blockVerification,
+                                                          cache: cache, mapNow: true, deferFooter: true)))
+                }
                 openedCount += 1
             }
             segments[dimension.name] = opened

@@ -123,14 +123,26 @@ final class Segment: Sendable {
     ///   open: see the type's invariants).
     /// - Parameter listed: the manifest's entry for this file and its dimension, if any: the
     ///   header must agree with it (a segment under the wrong name or in the wrong place fails).
-    init(io: any FileIO, path: String, storeID: UInt64, id: UInt64, version: UInt32,
+    convenience init(io: any FileIO, path: String, storeID: UInt64, id: UInt64, version: UInt32,
+                     listed: (descriptor: SegmentDescriptor, dimension: String)?,
+                     manager: MmapManager, verification: BlockVerification, cache: BlockCache? = nil,
+                     mapNow: Bool = true, deferFooter: Bool = false) throws(StoreError) {
+        let fd = try io.open(path, [], permissions: 0)
+        do throws(StoreError) {
+            try self.init(io: io, fd: fd, path: path, storeID: storeID, id: id, version: version, listed: listed,
+                          manager: manager, verification: verification, cache: cache, mapNow: mapNow, deferFooter: deferFooter)
+        } catch {
+            io.close(fd)
+            throw error
+        }
+    }
+
+    /// Checks and maps the segment file open as `fd` (see the other initializer). Takes
+    /// ownership of `fd` only when it succeeds: on a throw the caller still owns it.
+    init(io: any FileIO, fd: Int32, path: String, storeID: UInt64, id: UInt64, version: UInt32,
          listed: (descriptor: SegmentDescriptor, dimension: String)?,
          manager: MmapManager, verification: BlockVerification, cache: BlockCache? = nil,
          mapNow: Bool = true, deferFooter: Bool = false) throws(StoreError) {
-        let fd = try io.open(path, [], permissions: 0)
-        // Handed to the region below, which closes it once the file is mapped.
-        var owned = true
-        defer { if owned { io.close(fd) } }
         let length = try io.size(fd, path: path)
         if let listed, UInt64(length) != listed.descriptor.fileLength {
             throw .corrupted("segment is \(length) bytes, the manifest says \(listed.descriptor.fileLength)", path: path, offset: UInt64(length))
@@ -168,8 +180,14 @@ final class Segment: Sendable {
             }
         }
         let region = DeferredRegion(io: io, fd: fd, path: path, count: Int(length), manager: manager)
-        owned = false
-        if mapNow { try region.mapNow() }
+        if mapNow {
+            do throws(StoreError) {
+                try region.mapNow()
+            } catch {
+                region.release()  // the caller still owns `fd`
+                throw error
+            }
+        }
         self.header = header
         self.layout = layout
         self.region = region

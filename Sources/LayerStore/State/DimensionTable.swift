@@ -14,7 +14,7 @@ struct DimensionTable: @unchecked Sendable {
         /// Where the name's UTF-8 bytes start in `names` (`-1`: an empty slot).
         var nameStart: Int
         var nameCount: Int
-        var segments: UnsafeBufferPointer<Unmanaged<Segment>>
+        var segments: UnsafeBufferPointer<Unmanaged<SegmentSlot>>
     }
 
     private let entries: UnsafeMutableBufferPointer<Entry>
@@ -38,7 +38,7 @@ struct DimensionTable: @unchecked Sendable {
             let start = used
             bytes.withUnsafeBytes { names.baseAddress!.advanced(by: start).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             used += bytes.count
-            let refs = UnsafeMutableBufferPointer<Unmanaged<Segment>>.allocate(capacity: list.count)
+            let refs = UnsafeMutableBufferPointer<Unmanaged<SegmentSlot>>.allocate(capacity: list.count)
             _ = refs.initialize(from: list.map { Unmanaged.passUnretained($0) })
             let hash = bytes.withUnsafeBytes { DimensionTable.hash($0) }
             var i = Int(truncatingIfNeeded: hash) & mask
@@ -56,14 +56,14 @@ struct DimensionTable: @unchecked Sendable {
 
     /// The segments of `dimension`, newest first, or `nil` if it has none.
     @inline(__always)
-    func segments(of dimension: String) -> UnsafeBufferPointer<Unmanaged<Segment>>? {
+    func segments(of dimension: String) -> UnsafeBufferPointer<Unmanaged<SegmentSlot>>? {
         if let found = dimension.utf8.withContiguousStorageIfAvailable({ find(UnsafeRawBufferPointer($0)) }) {
             return found
         }
         return Array(dimension.utf8).withUnsafeBytes { find($0) }
     }
 
-    private func find(_ name: UnsafeRawBufferPointer) -> UnsafeBufferPointer<Unmanaged<Segment>>? {
+    private func find(_ name: UnsafeRawBufferPointer) -> UnsafeBufferPointer<Unmanaged<SegmentSlot>>? {
         let hash = DimensionTable.hash(name)
         var i = Int(truncatingIfNeeded: hash) & mask
         // At most half the slots are used: an empty slot ends every probe.

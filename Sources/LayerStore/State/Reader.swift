@@ -45,9 +45,9 @@ enum Reader {
                 failure = StoreError(.invalidArgument, "a key must not be empty")
                 return .missing
             }
-            for segment in segments {
-                let result = segment._withUnsafeGuaranteedRef { segment in
-                    Result { () throws(StoreError) in try segment.find(k, snapshotLSN: lsn) }
+            for slot in segments {
+                let result = slot._withUnsafeGuaranteedRef { slot in
+                    Result { () throws(StoreError) in try slot.segment().find(k, snapshotLSN: lsn) }
                 }
                 switch result {
                 case .success(.some(let (record, owner))): return record.isDelete ? .missing : .mapped(record.value, owner: owner)
@@ -88,7 +88,7 @@ enum Reader {
             let entries = memtable.visibleEntries(in: dimension, prefix: prefix, snapshotLSN: lsn)
             if !entries.isEmpty { sources.append(ScanSource(entries, arena: arena)) }
         }
-        let segments = state.segments[dimension] ?? []
+        let segments = try state.segments.made(dimension)
         if sources.isEmpty, segments.count == 1, segments[0].layout.maxLSN <= lsn {
             _ = try scanOne(segments[0], prefix: prefix, body)
             return

@@ -1,4 +1,5 @@
-//! The mapped segments of every dimension, newest first, kept sorted by dimension name.
+//! The segments of every dimension, newest first, kept sorted by dimension name: each in a
+//! ``SegmentSlot``, made on first use.
 //!
 //! Why not `[String: [Segment]]`: the first use of a `Dictionary` keyed by `String` in a
 //! process makes the Swift runtime instantiate its storage's metadata from a mangled name and
@@ -11,7 +12,7 @@
 struct DimensionSegments {
     let name: String
     /// Newest first.
-    var segments: [Segment]
+    var segments: [SegmentSlot]
 }
 
 /// An ordered map from dimension name to that dimension's segments, newest first.
@@ -27,9 +28,9 @@ struct SegmentsByDimension {
     /// The dimension names, sorted.
     var names: [String] { entries.map(\.name) }
 
-    /// The segments of `dimension`, newest first, or `nil` if it has none. Setting `nil` (or an
-    /// empty array) removes the dimension.
-    subscript(dimension: String) -> [Segment]? {
+    /// The segments of `dimension`, newest first, each made on first use, or `nil` if it has
+    /// none. Setting `nil` (or an empty array) removes the dimension.
+    subscript(dimension: String) -> [SegmentSlot]? {
         get {
             let (i, found) = position(of: dimension)
             return found ? entries[i].segments : nil
@@ -46,8 +47,17 @@ struct SegmentsByDimension {
         }
     }
 
+    /// The segments of `dimension`, newest first, made now if they were not yet (`[]` if it has
+    /// none).
+    /// - Throws: the first segment that fails to open (`corrupted`, naming its file).
+    func made(_ dimension: String) throws(StoreError) -> [Segment] {
+        var made: [Segment] = []
+        for slot in self[dimension] ?? [] { made.append(try slot.segment()) }
+        return made
+    }
+
     /// Adds `segment` as the newest of `dimension`'s segments.
-    mutating func insertNewest(_ segment: Segment, in dimension: String) {
+    mutating func insertNewest(_ segment: SegmentSlot, in dimension: String) {
         let (i, found) = position(of: dimension)
         if found {
             entries[i].segments.insert(segment, at: 0)

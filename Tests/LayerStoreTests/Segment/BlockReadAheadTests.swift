@@ -33,7 +33,7 @@ import Testing
         compaction.targetSegmentByteCount = 64 << 20
         compaction.blockByteCountTarget = 16 << 10  // enough blocks for the read-ahead's ring to wrap
         _ = try store.compact(compaction)
-        let segments = try #require(store.currentState().segments["d"])
+        let segments = try store.currentState().segments.made("d")
         #expect(segments.count == 1)
         #expect(segments[0].layout.codec == (compression ? SegmentFormat.codecLZ4 : SegmentFormat.codecNone))
         #expect(Int(segments[0].layout.blockCount) > SegmentCursor.blocksBeforeReadAhead + 3 * BlockReadAhead.slotCount)
@@ -95,7 +95,7 @@ import Testing
     @Test func withoutItsHelperTheScanDecodesEveryBlockItself() throws {
         let dir = TemporaryDirectory()
         let (store, _) = try coldStore(dir)
-        let segment = try #require(store.currentState().segments["d"]?.first)
+        let segment = try #require(store.currentState().segments["d"]?.first).segment()
         for start in [0, 5] {
             let ahead = BlockReadAhead(segment: segment, from: start, helper: .never)
             try expectEveryBlock(ahead, of: segment, from: start)
@@ -109,7 +109,7 @@ import Testing
         // every block still arrives once, in order, with the right bytes.
         let dir = TemporaryDirectory()
         let (store, _) = try coldStore(dir)
-        let segment = try #require(store.currentState().segments["d"]?.first)
+        let segment = try #require(store.currentState().segments["d"]?.first).segment()
         let slow = BlockReadAhead(segment: segment, from: 0)
         try expectEveryBlock(slow, of: segment, from: 0) { index in
             if index % 3 == 0 { usleep(300) }
@@ -137,7 +137,7 @@ import Testing
         var options = testOptions()
         options.blockVerification = .everyRead
         let (store, model) = try coldStore(dir, options: options, compression: false)
-        let segment = try #require(store.currentState().segments["d"]?.first)
+        let segment = try #require(store.currentState().segments["d"]?.first).segment()
         #expect(segment.verification == .everyRead)
         let all = try scan(store)
         #expect(all.map(\.0) == model.map(\.0) && all.map(\.1) == model.map(\.1))
@@ -149,7 +149,7 @@ import Testing
     @Test func aDamagedBlockAheadIsATypedErrorInItsPlace() throws {
         let dir = TemporaryDirectory()
         let (store, model) = try coldStore(dir)
-        let segment = try #require(store.currentState().segments["d"]?.first)
+        let segment = try #require(store.currentState().segments["d"]?.first).segment()
         try expectScanStopsAtDamage(dir, store, segment, model, block: Int(segment.layout.blockCount) - 2, at: 5, options: testOptions())
     }
 

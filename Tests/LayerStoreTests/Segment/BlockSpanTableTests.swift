@@ -38,7 +38,7 @@ import Testing
         let store = try Store(path: dir.child("s"), options: testOptions())
         for i in 0..<500 { try store.put(String(repeating: "v\(i)", count: 40), forKey: "k\(i)", in: "d") }
         try store.flush()
-        let segment = try #require(store.currentState().segments["d"]?.first)
+        let segment = try #require(store.currentState().segments["d"]?.first).segment()
         #expect(segment.layout.blockCount > 3)
         for i in 0..<500 { #expect(try store.string(forKey: "k\(i)", in: "d") == String(repeating: "v\(i)", count: 40)) }
         #expect(segment.spans.isBuilt)

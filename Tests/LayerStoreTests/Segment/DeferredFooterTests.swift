@@ -2,9 +2,9 @@ import Foundation
 import Testing
 @testable import LayerStore
 
-/// A store open checks each segment's header but defers its footer to the first use of the
-/// block table or hash index: a damaged footer is still a typed error, on the read that needs
-/// that segment, never a wrong value, and every other segment reads as before.
+/// A store open checks each segment's header at its first use, and its footer at the first use
+/// of the block table or hash index: a damaged footer is still a typed error, on the read that
+/// needs that segment, never a wrong value, and every other segment reads as before.
 @Suite struct DeferredFooterTests {
     @Test func aDamagedFooterFailsTheReadsOfItsSegmentNotTheOpen() throws {
         let dir = TemporaryDirectory()
@@ -15,7 +15,7 @@ import Testing
             try store.put("b\(i)", forKey: "k\(i)", in: "b")
         }
         try store.flush()
-        let segment = try #require(store.currentState().segments["b"]?.first)
+        let segment = try #require(store.currentState().segments["b"]?.first).segment()
         let footerOffset = Int(segment.layout.footerOffset)
         try store.close()
         let files = try FileManager.default.contentsOfDirectory(atPath: path + "/dims/b").filter { $0.hasSuffix(".seg") }
@@ -59,7 +59,7 @@ import Testing
         try store.flush()
         try store.close()
         let reopened = try Store(path: path, options: testOptions())
-        let segment = try #require(reopened.currentState().segments["d"]?.first)
+        let segment = try #require(reopened.currentState().segments["d"]?.first).segment()
         #expect(!segment.region.isMapped)
         let sums = try segment.footerChecksums()
         #expect(segment.region.isMapped)

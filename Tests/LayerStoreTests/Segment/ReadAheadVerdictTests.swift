@@ -50,7 +50,7 @@ import Testing
         compaction.compression = .lz4
         compaction.blockByteCountTarget = 4 << 10
         _ = try store.compact(compaction)
-        let segment = try #require(store.currentState().segments["d"]?.first)
+        let segment = try #require(store.currentState().segments["d"]?.first).segment()
         // Room for the trial's halves, and for the scan's blocks while the helper starts.
         #expect(Int(segment.layout.blockCount) >= 6 * ReadAheadVerdict.trialBlockCount)
         return (store, segment)

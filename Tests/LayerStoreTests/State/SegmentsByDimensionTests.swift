@@ -23,8 +23,8 @@ import Testing
         for name in segments.names {
             let list = try #require(segments[name])
             #expect(list.count == 2)
-            #expect(list[0].header.segmentID > list[1].header.segmentID, "newest first")
-            #expect(list.allSatisfy { $0.header.dimension == name })
+            #expect(try list[0].segment().header.segmentID > list[1].segment().header.segmentID, "newest first")
+            #expect(try list.allSatisfy { try $0.segment().header.dimension == name })
         }
         #expect(segments["c"] == nil)
         #expect(segments[""] == nil)
@@ -45,7 +45,7 @@ import Testing
         map.insertNewest(try #require(source["b"]?[1]), in: "b")
         map.insertNewest(try #require(source["b"]?[0]), in: "b")
         #expect(map.names == ["a", "b", "m", "z"])
-        #expect(map["b"]?.map(\.serial) == source["b"]?.map(\.serial))
+        #expect(map["b"]?.map(ObjectIdentifier.init) == source["b"]?.map(ObjectIdentifier.init))
         map["m"] = nil
         map["a"] = []
         map["q"] = nil
@@ -53,6 +53,6 @@ import Testing
         #expect(map.names == ["b", "z"])
         #expect(map.count == 2)
         map["z"] = source["a"]
-        #expect(map["z"]?.map(\.serial) == source["a"]?.map(\.serial))
+        #expect(map["z"]?.map(ObjectIdentifier.init) == source["a"]?.map(ObjectIdentifier.init))
     }
 }
