@@ -89,8 +89,9 @@ struct StoreOpener {
             // a runtime conformance lookup.
             var opened: [SegmentSlot] = []
             opened.reserveCapacity(dimension.segments.count)
+            let directory = layout.dimensionDirectory(dimension.name)
             for d in dimension.segments.reversed() {
-                let path = layout.segmentPath(dimension: dimension.name, id: d.id, version: d.version)
+                let path = SegmentName.path(directory: directory, id: d.id, version: d.version)
                 if openedCount < StoreOpener.deferredMappingCountMax {
                     // Opened now, so that the file outlives a writer's removal of it; read and
                     // checked at its first use (`SegmentSlot`).

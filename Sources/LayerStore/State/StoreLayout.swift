@@ -17,7 +17,7 @@ struct StoreLayout: Sendable {
     func dimensionDirectory(_ name: String) -> String { dimensionsDirectory + "/" + name }
 
     func segmentPath(dimension: String, id: UInt64, version: UInt32) -> String {
-        dimensionDirectory(dimension) + "/" + SegmentName.fileName(id: id, version: version)
+        SegmentName.path(directory: dimensionDirectory(dimension), id: id, version: version)
     }
 
     /// The directory containing `path` (`.` for a bare name).

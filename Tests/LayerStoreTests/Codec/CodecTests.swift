@@ -83,6 +83,8 @@ import Testing
         #expect(zeroPaddedHex(0x1F, digits: 8) == "0000001f")
         #expect(SegmentName.fileName(id: 0x12, version: 0xA) == "0000000000000012-0000000a.seg")
         #expect(SegmentName.fileName(id: .max, version: .max) == "ffffffffffffffff-ffffffff.seg")
+        #expect(SegmentName.path(directory: "/s/dims/é", id: 0x2A, version: 1) == "/s/dims/é/000000000000002a-00000001.seg")
+        #expect(StoreLayout("/s/").segmentPath(dimension: "d", id: 1, version: 2) == "/s/dims/d/0000000000000001-00000002.seg")
         for (id, version) in [(UInt64(1), UInt32(1)), (0xDEAD_BEEF_0000_0001, 0x8000_0000), (.max, 0)] {
             let parsed = SegmentName.parse(SegmentName.fileName(id: id, version: version))
             #expect(parsed?.id == id && parsed?.version == version)
