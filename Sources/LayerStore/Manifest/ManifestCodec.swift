@@ -16,10 +16,9 @@ enum ManifestFormat {
     static func fileName(_ generation: UInt64) -> String { namePrefix + hex16(generation) }
 
     static func generation(_ name: String) -> UInt64? {
-        guard name.hasPrefix(namePrefix), name.utf8.count == namePrefix.utf8.count + 16,
-            isLowercaseHex(name.utf8.dropFirst(namePrefix.utf8.count))
-        else { return nil }
-        return UInt64(name.dropFirst(namePrefix.count), radix: 16)
+        let bytes = name.utf8
+        guard bytes.count == namePrefix.utf8.count + 16, bytes.starts(with: namePrefix.utf8) else { return nil }
+        return lowercaseHexValue(bytes.dropFirst(namePrefix.utf8.count))
     }
 
     static func seed(generation: UInt64) -> UInt64 { Checksum.fileSeed(seedTag, generation) }

@@ -115,20 +115,34 @@ enum SegmentName {
 
     /// The (id, version) in a segment file name, or `nil` if the name is not one.
     static func parse(_ name: String) -> (id: UInt64, version: UInt32)? {
-        let bytes = Array(name.utf8)
-        guard bytes.count == 29, name.hasSuffix(".seg"), bytes[16] == UInt8(ascii: "-"),
-            isLowercaseHex(bytes[0..<16]), isLowercaseHex(bytes[17..<25]),
-            let id = UInt64(String(decoding: bytes[0..<16], as: UTF8.self), radix: 16),
-            let version = UInt32(String(decoding: bytes[17..<25], as: UTF8.self), radix: 16)
+        let bytes = name.utf8
+        guard bytes.count == byteCount, bytes.dropFirst(25).elementsEqual(".seg".utf8),
+            bytes.dropFirst(16).first == UInt8(ascii: "-"),
+            let id = lowercaseHexValue(bytes.prefix(16)),
+            let version = lowercaseHexValue(bytes.dropFirst(17).prefix(8))
         else { return nil }
-        return (id, version)
+        return (id, UInt32(version))  // 8 hex digits fit
     }
 }
 
-/// `true` if every byte is `0-9` or `a-f`: names are written in lowercase and read only so, so
-/// that a name parses only if re-deriving it gives the same file.
-func isLowercaseHex(_ bytes: some Collection<UInt8>) -> Bool {
-    bytes.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0) }
+/// The value of 1 to 16 lowercase hex digits (`0-9`, `a-f`), or `nil` if there are none, more
+/// than 16, or a byte that is not one. Names are written in lowercase and read only so, so that
+/// a name parses only if re-deriving it gives the same file. Byte by byte: the `String` tests
+/// and parses these names used run Unicode code a new process has not touched yet, on an open's
+/// path to its first value (every name in the store and WAL directories is parsed).
+func lowercaseHexValue(_ bytes: some Collection<UInt8>) -> UInt64? {
+    guard !bytes.isEmpty, bytes.count <= 16 else { return nil }
+    var value: UInt64 = 0
+    for byte in bytes {
+        let digit: UInt8
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+        value = value << 4 | UInt64(digit)
+    }
+    return value
 }
 
 /// The fields of a segment header (Formats/segment.md § Header).

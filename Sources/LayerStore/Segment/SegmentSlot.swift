@@ -72,6 +72,16 @@ final class SegmentSlot: @unchecked Sendable {
         return try make()
     }
 
+    /// ``segment()`` unretained, for point reads: a `Segment` returned from a function is
+    /// retained, and a retain writes the segment's reference count, a cache line every reading
+    /// thread would then pass around (scratch A/B, layer point reads on one thread: 8% slower
+    /// with the retain).
+    @inline(__always)
+    func unretainedSegment() throws(StoreError) -> Unmanaged<Segment> {
+        if let made = made.load(ordering: .acquiring) { return made }
+        return Unmanaged.passUnretained(try make())  // the slot keeps it alive from now on
+    }
+
     /// The segment if it is made, without making it.
     var madeSegment: Segment? { made.load(ordering: .acquiring)?.takeUnretainedValue() }
 

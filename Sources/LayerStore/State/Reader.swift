@@ -47,7 +47,11 @@ enum Reader {
             }
             for slot in segments {
                 let result = slot._withUnsafeGuaranteedRef { slot in
-                    Result { () throws(StoreError) in try slot.segment().find(k, snapshotLSN: lsn) }
+                    Result { () throws(StoreError) in
+                        try slot.unretainedSegment()._withUnsafeGuaranteedRef { segment in
+                            Result { () throws(StoreError) in try segment.find(k, snapshotLSN: lsn) }
+                        }.get()
+                    }
                 }
                 switch result {
                 case .success(.some(let (record, owner))): return record.isDelete ? .missing : .mapped(record.value, owner: owner)

@@ -6,7 +6,9 @@ struct StoreLayout: Sendable {
 
     init(_ root: String) {
         var root = root
-        while root.count > 1 && root.hasSuffix("/") { root.removeLast() }
+        // On bytes: Character counting and matching would run Unicode code an open does not
+        // otherwise need.
+        while root.utf8.count > 1 && root.utf8.last == UInt8(ascii: "/") { root.removeLast() }
         self.root = root
     }
 

@@ -37,8 +37,9 @@ enum WALFormat {
 
     /// The number in a WAL file name, or `nil` if the name is not one.
     static func fileNumber(_ name: String) -> UInt64? {
-        guard name.hasSuffix(".wal"), name.utf8.count == 20, isLowercaseHex(name.utf8.prefix(16)) else { return nil }
-        return UInt64(name.prefix(16), radix: 16)
+        let bytes = name.utf8
+        guard bytes.count == 20, bytes.dropFirst(16).elementsEqual(".wal".utf8) else { return nil }
+        return lowercaseHexValue(bytes.prefix(16))
     }
 
     /// Whether the first bytes of a file show a header that never reached the disk: fewer than

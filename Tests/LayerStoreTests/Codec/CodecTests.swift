@@ -90,4 +90,23 @@ import Testing
             #expect(parsed?.id == id && parsed?.version == version)
         }
     }
+
+    @Test func fileNamesParseOnlyInTheirExactLowercaseSpelling() {
+        #expect(ManifestFormat.generation("MANIFEST-00000000000000ff") == 0xFF)
+        #expect(ManifestFormat.generation(ManifestFormat.fileName(.max)) == .max)
+        #expect(WALFormat.fileNumber("000000000000002a.wal") == 0x2A)
+        #expect(SegmentName.parse("000000000000002a-0000000b.seg")! == (0x2A, 0xB))
+        for name in ["MANIFEST-00000000000000FF", "MANIFEST-00000000000000f", "MANIFEST-00000000000000fff", "manifest-00000000000000ff",
+                     "MANIFEST-00000000000000f ", "MANIFEST-0000000000000é", "MANIFEST-", "MANIFEST-00000000000000ff.tmp"] {
+            #expect(ManifestFormat.generation(name) == nil, "\(name)")
+        }
+        for name in ["000000000000002A.wal", "000000000000002a.WAL", "00000000000002a.wal", "000000000000002a.wa", "000000000000002a.walx",
+                     "00000000000000é.wal", "000000000000002a.wal.tmp", "spare-1.tmp", ".wal"] {
+            #expect(WALFormat.fileNumber(name) == nil, "\(name)")
+        }
+        for name in ["000000000000002A-0000000b.seg", "000000000000002a_0000000b.seg", "000000000000002a-0000000b.SEG",
+                     "000000000000002a-000000b.seg", "000000000000002a-0000000b.seg.tmp", "00000000000000é-0000000b.seg", "x.seg"] {
+            #expect(SegmentName.parse(name) == nil, "\(name)")
+        }
+    }
 }
