@@ -72,14 +72,24 @@ final class SegmentSlot: @unchecked Sendable {
         return try make()
     }
 
-    /// ``segment()`` unretained, for point reads: a `Segment` returned from a function is
-    /// retained, and a retain writes the segment's reference count, a cache line every reading
-    /// thread would then pass around (scratch A/B, layer point reads on one thread: 8% slower
-    /// with the retain).
+    /// The segment's ``Segment/find(_:snapshotLSN:)``, made first if needed. The segment is
+    /// borrowed, not retained: a `Segment` returned from a function is retained, and a retain
+    /// writes its reference count, a cache line every reading thread would then pass around.
     @inline(__always)
-    func unretainedSegment() throws(StoreError) -> Unmanaged<Segment> {
-        if let made = made.load(ordering: .acquiring) { return made }
-        return Unmanaged.passUnretained(try make())  // the slot keeps it alive from now on
+    func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) -> Result<(record: SegmentRecord, owner: AnyObject?)?, StoreError> {
+        let segment: Unmanaged<Segment>
+        if let made = made.load(ordering: .acquiring) {
+            segment = made
+        } else {
+            do throws(StoreError) {
+                segment = Unmanaged.passUnretained(try make())  // the slot keeps it alive from now on
+            } catch {
+                return .failure(error)
+            }
+        }
+        return segment._withUnsafeGuaranteedRef { segment in
+            Result { () throws(StoreError) in try segment.find(key, snapshotLSN: snapshotLSN) }
+        }
     }
 
     /// The segment if it is made, without making it.

@@ -46,13 +46,7 @@ enum Reader {
                 return .missing
             }
             for slot in segments {
-                let result = slot._withUnsafeGuaranteedRef { slot in
-                    Result { () throws(StoreError) in
-                        try slot.unretainedSegment()._withUnsafeGuaranteedRef { segment in
-                            Result { () throws(StoreError) in try segment.find(k, snapshotLSN: lsn) }
-                        }.get()
-                    }
-                }
+                let result = slot._withUnsafeGuaranteedRef { slot in slot.find(k, snapshotLSN: lsn) }
                 switch result {
                 case .success(.some(let (record, owner))): return record.isDelete ? .missing : .mapped(record.value, owner: owner)
                 case .success(.none): continue
