@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 tools/bench/setup.sh
 export SWIFT_BACKTRACE=enable=no
 start=$(date +%s)
+tools/forget-build-plan.sh tools/bench release
 swift build -c release --package-path tools/bench --product bench >&2
 echo "bench.sh: build took $(( $(date +%s) - start )) s" >&2
 exec swift run -c release --skip-build --package-path tools/bench bench "$@"

@@ -64,6 +64,7 @@ summary=""
 # --sanitize=address`: SwiftPM passes them as two -sanitize= flags and the compiler keeps only
 # the last, so nothing would be instrumented for coverage. One combined flag instruments both.
 flags=(--package-path tools/fuzz --sanitize=fuzzer -Xswiftc -sanitize=fuzzer,address)
+"$root/tools/forget-build-plan.sh" "$root/tools/fuzz" debug
 for target in "${targets[@]}"; do
   if ! swift build "${flags[@]}" --product "$target" >"$build/build.log" 2>&1; then
     grep -v "Cannot export local symbol" "$build/build.log" | tail -n 30 >&2

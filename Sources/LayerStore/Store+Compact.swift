@@ -27,8 +27,8 @@ extension Store {
         var report = CompactionReport(dryRun: options.dryRun)
         let names = options.dimension.map { [$0] } ?? writer.withLock { $0.manifest.dimensions.map(\.name) }
         for dimension in names {
-            // Made through the state's slots, which older snapshots share: once the inputs are
-            // removed, a snapshot could not open them any more.
+            // Made through the state's slots, which older snapshots share: they then read the
+            // segments this compaction reads, not mappings of their own.
             let inputs = Array(try currentState().segments.made(dimension).reversed())  // oldest first
             guard !inputs.isEmpty else { continue }
             try checkSpace(for: inputs)

@@ -52,8 +52,8 @@ import Testing
         var options = testOptions()
         options.readOnly = true
         let reader = try Store(path: path, options: options)
-        // A writer in another process compacts "a": its two segments become one, and the
-        // files the reader opened are removed.
+        // A writer (a second store beside the reader, as another process would be) compacts
+        // "a": its two segments become one, and the files the reader opened are removed.
         let before = try FileManager.default.contentsOfDirectory(atPath: path + "/dims/a")
         let writer = try Store(path: path, options: testOptions())
         _ = try writer.compact(CompactionOptions())
