@@ -19,7 +19,7 @@ extension Store {
         let r = recoveryReport
         // Built only for a logger that keeps `info`: the dictionary's first use costs a new
         // process tens of microseconds of runtime type lookups, in every open.
-        guard logger.logLevel <= .notice else { return }
+        guard let logger = givenLogger, logger.logLevel <= .notice else { return }
         var metadata: Logger.Metadata = [
             "store": "\(path)", "mode": "\(isReadOnly ? "read-only" : "writer")",
             "manifest": "\(r.manifestGeneration)", "checkpointLSN": "\(r.checkpointLSN)",

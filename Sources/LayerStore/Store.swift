@@ -43,7 +43,11 @@ public final class Store: Sendable {
     public let recoveryReport: RecoveryReport
     /// Where the store reports recovery, flushes, compactions and WAL rolls (see
     /// <doc:DurabilityAndRecovery>); ``silentLogger`` unless one was given at open.
-    public let logger: Logger
+    public var logger: Logger { givenLogger ?? Store.silentLogger }
+    /// The logger given at open, if any. Without one nothing is logged, and the open does not
+    /// make ``silentLogger``: its first use costs a new process the logging library's first run
+    /// (page faults in its code, its types' metadata), on the path to the first value.
+    let givenLogger: Logger?
 
     let io: any FileIO
     let layout: StoreLayout
@@ -84,19 +88,19 @@ public final class Store: Sendable {
     ///   - path: the store's directory.
     ///   - options: how to open it and how it writes; see ``StoreOptions``.
     ///   - logger: where recovery, flush, compaction and WAL-roll events go (never anything per
-    ///     read or commit). Default: ``silentLogger``, which drops them.
-    public convenience init(path: String, options: StoreOptions = StoreOptions(), logger: Logger = Store.silentLogger) throws(StoreError) {
+    ///     read or commit). Default: none, the same as ``silentLogger``: nothing is logged.
+    public convenience init(path: String, options: StoreOptions = StoreOptions(), logger: Logger? = nil) throws(StoreError) {
         try self.init(path: path, options: options, io: SystemFileIO(), logger: logger)
     }
 
     /// Opens the store through a given I/O implementation (tests inject faults with it).
-    package init(path: String, options: StoreOptions, io: any FileIO, logger: Logger = Store.silentLogger) throws(StoreError) {
+    package init(path: String, options: StoreOptions, io: any FileIO, logger: Logger? = nil) throws(StoreError) {
         try options.validate()
         let opened = try Store.open(path: path, options: options, io: io)
         self.path = opened.layout.root
         self.options = options
         self.recoveryReport = opened.report
-        self.logger = logger
+        self.givenLogger = logger
         self.io = io
         self.layout = opened.layout
         self.mmap = opened.mmap

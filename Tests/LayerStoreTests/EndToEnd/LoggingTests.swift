@@ -95,5 +95,10 @@ import Testing
         #expect(reader.logger.label == "test")
         #expect(writer.logger.label == "LayerStore")
         #expect(writer.logger.logLevel == Store.silentLogger.logLevel)
+        // Without a logger the store keeps none: the silent one is made only when asked for.
+        #expect(writer.givenLogger == nil && reader.givenLogger != nil)
+        let given = try Store(path: dir.child("t"), options: testOptions(), logger: Store.silentLogger)
+        #expect(given.givenLogger?.label == "LayerStore")
+        try given.close()
     }
 }
