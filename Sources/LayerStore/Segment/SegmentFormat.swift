@@ -93,24 +93,13 @@ enum SegmentName {
                 var i = 0
                 for byte in prefix { buffer[i] = byte; i += 1 }
                 if separator == 1 { buffer[i] = UInt8(ascii: "/"); i += 1 }
-                writeHex(id, digits: 16, into: buffer, at: &i)
+                writeZeroPaddedHex(id, digits: 16, into: buffer, at: &i)
                 buffer[i] = UInt8(ascii: "-"); i += 1
-                writeHex(UInt64(version), digits: 8, into: buffer, at: &i)
+                writeZeroPaddedHex(UInt64(version), digits: 8, into: buffer, at: &i)
                 for byte in ".seg".utf8 { buffer[i] = byte; i += 1 }
                 return i
             }
         }
-    }
-
-    /// The low `digits` hex digits of `v`, lowercase, zero-padded, at `buffer[i...]`.
-    private static func writeHex(_ v: UInt64, digits: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at i: inout Int) {
-        var rest = v
-        for j in stride(from: digits - 1, through: 0, by: -1) {
-            let nibble = UInt8(truncatingIfNeeded: rest & 0xF)
-            buffer[i + j] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
-            rest >>= 4
-        }
-        i += digits
     }
 
     /// The (id, version) in a segment file name, or `nil` if the name is not one.

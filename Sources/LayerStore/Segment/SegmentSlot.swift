@@ -14,9 +14,9 @@
 //! - A failed make is not remembered: the next use reads the header again (from the same open
 //!   file) and fails the same way. Other slots stay usable.
 //!
-//! Unsafe code: ``segment()`` hands out an unretained reference, valid while the slot lives
-//! (the slot holds the strong one from the moment `made` is set): a read borrows the segment
-//! without writing its reference count.
+//! Unsafe code: ``find(_:snapshotLSN:)`` borrows the segment through an unretained reference,
+//! valid while the slot lives (the slot holds the strong one from the moment `made` is set):
+//! a point read does not write the segment's reference count.
 
 import Synchronization
 

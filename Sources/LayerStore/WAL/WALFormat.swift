@@ -70,12 +70,20 @@ func hex16(_ v: UInt64) -> String { zeroPaddedHex(v, digits: 16) }
 func zeroPaddedHex(_ v: UInt64, digits: Int) -> String {
     precondition(digits >= 1 && digits <= 16, "a UInt64 has at most 16 hex digits")
     return String(unsafeUninitializedCapacity: digits) { buffer in
-        var rest = v
-        for i in stride(from: digits - 1, through: 0, by: -1) {
-            let nibble = UInt8(truncatingIfNeeded: rest & 0xF)
-            buffer[i] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
-            rest >>= 4
-        }
-        return digits
+        var end = 0
+        writeZeroPaddedHex(v, digits: digits, into: buffer, at: &end)
+        return end
     }
+}
+
+/// Writes the low `digits` hex digits of `v`, lowercase, zero-padded, at `buffer[i...]` and
+/// moves `i` past them (names built in one buffer: `zeroPaddedHex`, `SegmentName.path`).
+func writeZeroPaddedHex(_ v: UInt64, digits: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at i: inout Int) {
+    var rest = v
+    for j in stride(from: digits - 1, through: 0, by: -1) {
+        let nibble = UInt8(truncatingIfNeeded: rest & 0xF)
+        buffer[i + j] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+        rest >>= 4
+    }
+    i += digits
 }

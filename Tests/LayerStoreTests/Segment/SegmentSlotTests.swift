@@ -94,6 +94,32 @@ import Testing
         try store.close()
     }
 
+    @Test func aFailedFirstUseIsTriedAgainFromTheSameOpenFile() throws {
+        let dir = TemporaryDirectory()
+        let path = try closedStore(dir)
+        let io = FaultInjectingFileIO()
+        var options = testOptions()
+        options.readOnly = true
+        let store = try Store(path: path, options: options, io: io)
+        // The header read of "b"'s newest segment fails once: that read fails, typed.
+        io.fail(.read, pathContains: "/dims/b/")
+        do {
+            _ = try store.string(forKey: "k1-5", in: "b")
+            Issue.record("read through a failed header read")
+        } catch {
+            #expect(error.code == .ioFailure)
+        }
+        #expect(try #require(store.currentState().segments["b"]).allSatisfy { $0.madeSegment == nil })
+        // The slot kept its file open: the next read makes the segment from it, even with
+        // the directory's files gone.
+        for name in try FileManager.default.contentsOfDirectory(atPath: path + "/dims/b") {
+            try FileManager.default.removeItem(atPath: path + "/dims/b/" + name)
+        }
+        #expect(try store.string(forKey: "k1-5", in: "b") == "b1-5")
+        #expect(try store.string(forKey: "k0-5", in: "b") == "b0-5")
+        try store.close()
+    }
+
     @Test func aCompactionAndAFlushCarryUnmadeSlotsOver() throws {
         let dir = TemporaryDirectory()
         let path = try closedStore(dir)
