@@ -1,8 +1,8 @@
 //! Key comparisons for the scan path, inline: a scan compares keys once or twice per record,
 //! and keys are short, so a call to `memcmp` costs more than the compare itself.
 //!
-//! Unsafe code: unaligned loads, each inside both keys (`i + 8 <= n`, then single bytes below
-//! `n`, where `n` is at most either key's count).
+//! Unsafe code: unaligned loads, each inside both keys (`i + 8 <= n`, or `n - 8 >= 0`, where
+//! `n` is at most either key's count).
 
 extension Reader {
     /// Whether two keys are the same bytes; eight bytes at a time, the last eight first (keys
@@ -29,28 +29,9 @@ extension Reader {
         return true
     }
 
-    /// The byte-wise order of two keys, as ``compareKeys(_:_:)`` gives it (negative, zero or
-    /// positive; shorter first on a common prefix), eight bytes at a time: big-endian words
-    /// order as their bytes do.
+    /// The byte-wise order of two keys: ``compareKeys(_:_:)``.
     @inline(__always)
-    static func orderKeys(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
-        let n = min(a.count, b.count)
-        guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return a.count - b.count }
-        var i = 0
-        // Safe: see the file's comment.
-        while i &+ 8 <= n {
-            let x = UInt64(bigEndian: pa.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            let y = UInt64(bigEndian: pb.loadUnaligned(fromByteOffset: i, as: UInt64.self))
-            if x != y { return x < y ? -1 : 1 }
-            i &+= 8
-        }
-        while i < n {
-            let x = pa.load(fromByteOffset: i, as: UInt8.self), y = pb.load(fromByteOffset: i, as: UInt8.self)
-            if x != y { return x < y ? -1 : 1 }
-            i &+= 1
-        }
-        return a.count - b.count
-    }
+    static func orderKeys(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int { compareKeys(a, b) }
 
     /// Whether `key` starts with `prefix`.
     @inline(__always)

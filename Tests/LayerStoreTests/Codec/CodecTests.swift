@@ -68,6 +68,24 @@ import Testing
         #expect(cmp([1, 0], [1]) > 0)
         #expect(cmp([0xFF], [0x00, 0x01]) > 0)
         #expect(cmp([5, 5], [5, 5]) == 0)
+        // Every length the word-wise paths take (short, whole words, an overlapping last word,
+        // over 64 bytes to memcmp), with the first difference at every position: the sign is
+        // that of the byte-wise order.
+        for length in [1, 7, 8, 9, 15, 16, 17, 24, 31, 64, 65, 100] {
+            let base = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+            for position in 0..<length {
+                for delta in [1, 0x80] as [Int] {
+                    var other = base
+                    other[position] = UInt8(truncatingIfNeeded: Int(base[position]) + delta)
+                    let expected = base.lexicographicallyPrecedes(other) ? -1 : 1
+                    #expect(cmp(base, other).signum() == expected, "length \(length), position \(position)")
+                    #expect(cmp(other, base).signum() == -expected)
+                }
+            }
+            #expect(cmp(base, base) == 0)
+            #expect(cmp(base, base + [0]) < 0)
+            #expect(cmp(base + [0], base) > 0)
+        }
     }
 
     @Test func xxh3MatchesTheReferenceValue() {

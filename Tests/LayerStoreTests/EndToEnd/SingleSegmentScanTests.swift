@@ -56,6 +56,32 @@ import Testing
         try store.close()
     }
 
+    /// A segment whose every key has one record (the header's key count equals its record
+    /// count): the walk skips the comparison with the previous key, and still hides tombstones
+    /// and keeps each key once, in order.
+    @Test func oneRecordPerKeyInOneSegment() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(path: dir.child("s"), options: testOptions())
+        var model: [String: String] = [:]
+        try store.write { batch in
+            for i in 0..<500 {
+                let key = "k" + String(1000 + i)
+                if i % 9 == 4 {
+                    try batch.delete(forKey: key, in: "d")
+                } else {
+                    try batch.put("v\(i)", forKey: key, in: "d")
+                    model[key] = "v\(i)"
+                }
+            }
+        }
+        try store.flush()
+        let segment = try #require(store.currentState().segments.made("d").first)
+        #expect(segment.header.keyCount == segment.header.recordCount)
+        #expect(try scan(store) == model)
+        #expect(try scan(store, prefix: "k12") == model.filter { $0.key.hasPrefix("k12") })
+        try store.close()
+    }
+
     /// A dimension loaded in key order across flushes: segments with disjoint key ranges, scanned
     /// one after another without a merge. Then a write into one's range makes them overlap
     /// (the merge takes over): both ways read the model, prefixes across the boundaries included.
