@@ -55,7 +55,7 @@ struct ArenaBytes: Hashable {
 
     init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 
-    static func == (a: ArenaBytes, b: ArenaBytes) -> Bool { compareKeys(a.buffer, b.buffer) == 0 }
+    static func == (a: ArenaBytes, b: ArenaBytes) -> Bool { Reader.keysEqual(a.buffer, b.buffer) }
 
     func hash(into hasher: inout Hasher) { hasher.combine(bytes: buffer) }
 

@@ -201,7 +201,7 @@ enum WALReader {
             return .bad("record starts at LSN \(firstLSN), expected \(expectedLSN)")
         }
         let payload = UnsafeRawBufferPointer(rebasing: bytes[(offset + WALFormat.recordHeaderByteCount)..<end])
-        guard decodeBatchPayload(payload, count: count, { _, _ in }) else { return .bad("record payload is malformed") }
+        guard isValidBatchPayload(payload, count: count) else { return .bad("record payload is malformed") }
         let size = WALWriter.recordByteCount(payload: payloadLength)
         return .record(WALRecord(offset: offset, firstLSN: firstLSN, operationCount: count, payload: payload,
                                  byteCount: min(size, bytes.count - offset),

@@ -217,4 +217,23 @@ import Testing
             #expect(seen == 0)
         }
     }
+
+    /// A name the same as the operation before's is not checked again, any other is: a bad
+    /// name after a good one, or after the same bad name's first use, fails the payload.
+    @Test func everyDifferentDimensionNameOfAPayloadIsChecked() {
+        var batch = WriteBatch()
+        try! batch.put([1], forKey: [1], in: "dd")
+        try! batch.put([2], forKey: [2], in: "dd")
+        try! batch.put([3], forKey: [3], in: "ee")
+        let good = batch.payload.bytes
+        good.withUnsafeBytes { #expect(isValidBatchPayload($0, count: 3)) }
+        // Each operation: an 8-byte header, the name, a 1-byte key, a 1-byte value.
+        let third = 2 * (8 + 2 + 1 + 1) + 8
+        var bad = good
+        bad[third] = UInt8(ascii: "/")  // "/e": not a name
+        bad.withUnsafeBytes { #expect(!isValidBatchPayload($0, count: 3)) }
+        bad = good
+        bad[8] = UInt8(ascii: "."); bad[8 + 12] = UInt8(ascii: ".")  // ".d" twice
+        bad.withUnsafeBytes { #expect(!isValidBatchPayload($0, count: 3)) }
+    }
 }
