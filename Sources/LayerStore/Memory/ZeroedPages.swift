@@ -4,8 +4,8 @@
 //! Why: a replay of millions of small records builds tables of hundreds of MiB. From malloc,
 //! each 4 KiB page costs a fault and a clear on first touch, and the tables were also filled
 //! with their empty value before use. Anonymous mappings come zeroed (the empty value of both
-//! tables is all zeros, so nothing is written up front) and, from 2 MiB, are advised to use
-//! huge pages: one fault per 2 MiB instead of 512.
+//! tables is all zeros, so nothing is written up front) and, from 2 MiB, start on a 2 MiB
+//! boundary and are advised to use huge pages: one fault per 2 MiB instead of 512.
 //!
 //! Unsafe code: maps and unmaps raw memory; callers get the exact byte count they asked for
 //! and must hand back the same buffer.
@@ -37,15 +37,50 @@ enum ZeroedPages {
             guard let raw = calloc(1, byteCount) else { fatalError("out of memory allocating \(byteCount) bytes") }
             return UnsafeMutableRawBufferPointer(start: raw, count: byteCount)
         }
+        #if os(Linux)
+        if byteCount >= hugePageByteCount {
+            let raw = alignedMapping(byteCount: byteCount)
+            Syscalls.advise(raw, length: byteCount, advice: MADV_HUGEPAGE)
+            if populate { Syscalls.advise(raw, length: byteCount, advice: populateWrite) }
+            return UnsafeMutableRawBufferPointer(start: raw, count: byteCount)
+        }
+        #endif
         switch Syscalls.mapAnonymous(length: byteCount) {
         case .success(let raw):
             #if os(Linux)
-            if byteCount >= 2 << 20 { Syscalls.advise(raw, length: byteCount, advice: MADV_HUGEPAGE) }
             if populate { Syscalls.advise(raw, length: byteCount, advice: populateWrite) }
             #endif
             return UnsafeMutableRawBufferPointer(start: raw, count: byteCount)
         case .failure(let errno):
             fatalError("out of memory mapping \(byteCount) bytes: \(errno)")
+        }
+    }
+
+    /// The size of a huge page on x86-64 and most arm64 kernels.
+    static let hugePageByteCount = 2 << 20
+
+    /// `byteCount` bytes of fresh mapping starting on a huge-page boundary.
+    ///
+    /// Why: the kernel backs only the whole 2 MiB-aligned ranges of a mapping with huge pages,
+    /// and `mmap` returns 4 KiB-aligned addresses: a 2 MiB table (a dimension's 2^18 hash
+    /// slots) or a 2.5 MiB version chunk mostly held no aligned range at all, and every page
+    /// of it faulted and cleared alone, and missed the TLB alone on each random probe. The
+    /// mapping is made 2 MiB larger and trimmed to the aligned part, so ``deallocate(_:)``
+    /// unmaps exactly what the caller holds.
+    private static func alignedMapping(byteCount: Int) -> UnsafeMutableRawPointer {
+        let padded = byteCount + hugePageByteCount
+        switch Syscalls.mapAnonymous(length: padded) {
+        case .success(let raw):
+            let address = UInt(bitPattern: raw)
+            let aligned = (address + UInt(hugePageByteCount) - 1) & ~(UInt(hugePageByteCount) - 1)
+            let head = Int(aligned - address)
+            let tail = padded - head - byteCount
+            // Safe: `head + byteCount + tail == padded`, all inside the mapping just made.
+            if head > 0 { Syscalls.unmap(raw, length: head) }
+            if tail > 0 { Syscalls.unmap(raw + head + byteCount, length: tail) }
+            return raw + head
+        case .failure(let errno):
+            fatalError("out of memory mapping \(padded) bytes: \(errno)")
         }
     }
 

@@ -34,4 +34,28 @@ import Testing
         #expect(residentPages(plain) == 0)
         #expect(residentPages(populated) == byteCount / Int(sysconf(Int32(_SC_PAGESIZE))))
     }
+
+    /// From a huge page's size on, a table starts on a huge-page boundary (the kernel backs
+    /// only aligned 2 MiB ranges with huge pages), and the trimmed mapping's neighbours are not
+    /// the table's: unmapping it leaves no part behind and takes nothing else.
+    @Test(arguments: [ZeroedPages.hugePageByteCount, ZeroedPages.hugePageByteCount + 4096, 5 << 19])
+    func hugeTablesStartOnAHugePageBoundary(byteCount: Int) {
+        var buffers: [UnsafeMutableRawBufferPointer] = []
+        for _ in 0..<3 { buffers.append(ZeroedPages.allocate(byteCount: byteCount, populate: true)) }
+        for buffer in buffers {
+            #expect(UInt(bitPattern: buffer.baseAddress) % UInt(ZeroedPages.hugePageByteCount) == 0)
+            #expect(buffer.count == byteCount)
+            #expect(residentPages(buffer) == byteCount / Int(sysconf(Int32(_SC_PAGESIZE))))
+            buffer[0] = 1
+            buffer[byteCount - 1] = 2
+        }
+        for buffer in buffers {
+            #expect(buffer[0] == 1 && buffer[byteCount - 1] == 2)
+            ZeroedPages.deallocate(buffer)
+            // Nothing of it is mapped any more.
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            var vector = [UInt8](repeating: 0, count: (byteCount + page - 1) / page)
+            #expect(mincore(buffer.baseAddress, byteCount, &vector) == -1 && errno == ENOMEM)
+        }
+    }
 }
