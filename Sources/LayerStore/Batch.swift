@@ -142,7 +142,7 @@ func isValidBatchPayload(_ payload: UnsafeRawBufferPointer, count: Int) -> Bool 
             Int(valueLength) <= Limits.valueByteCountMax,
             kind == WALFormat.operationPut || valueLength == 0,
             let name = reader.bytes(Int(nameLength)),
-            Reader.keysEqual(name, checkedName) || isValidDimensionName(name),
+            keysEqual(name, checkedName) || isValidDimensionName(name),
             reader.skip(Int(keyLength) + Int(valueLength))
         else { return false }
         checkedName = name

@@ -55,7 +55,7 @@ struct ArenaBytes: Hashable {
 
     init(_ buffer: UnsafeRawBufferPointer) { self.buffer = buffer }
 
-    static func == (a: ArenaBytes, b: ArenaBytes) -> Bool { Reader.keysEqual(a.buffer, b.buffer) }
+    static func == (a: ArenaBytes, b: ArenaBytes) -> Bool { keysEqual(a.buffer, b.buffer) }
 
     func hash(into hasher: inout Hasher) { hasher.combine(bytes: buffer) }
 

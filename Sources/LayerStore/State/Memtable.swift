@@ -232,7 +232,7 @@ final class Memtable: @unchecked Sendable {
             var entries: [MemEntry] = []
             prefix.withUnsafeBytes { p in
                 var i = table.lowerBound(p, in: keys)
-                while i < keys.count, Reader.hasPrefix(keys[i].key, p) {
+                while i < keys.count, keyHasPrefix(keys[i].key, p) {
                     if let v = table.visible(from: keys[i].newest, at: snapshotLSN) {
                         entries.append(MemEntry(key: [UInt8](keys[i].key), version: MemVersion(lsn: v.lsn, isDelete: v.isDelete, value: v.value.array)))
                     }

@@ -125,7 +125,7 @@ enum Reader {
                         if keysEqual(record.key, previous) { continue }
                         previous = record.key
                     }
-                    if !p.isEmpty && !hasPrefix(record.key, p) { return false }
+                    if !p.isEmpty && !keyHasPrefix(record.key, p) { return false }
                     if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return false }
                 }
                 return true

@@ -49,7 +49,7 @@ struct ScanSource {
         while let record = try cursor!.next() {
             // Versions of a key are adjacent, newest first: only the first visible one counts.
             // (Keys are never empty, so the empty initial `lastKey` matches none.)
-            if Reader.keysEqual(record.key, lastKey) { continue }
+            if keysEqual(record.key, lastKey) { continue }
             if record.lsn > lsn { continue }
             lastKey = record.key
             current = record
@@ -82,7 +82,7 @@ struct ScanMerge {
                 if best < 0 {
                     best = i
                 } else {
-                    let order = Reader.orderKeys(current.key, sources[best].current!.key)
+                    let order = compareKeys(current.key, sources[best].current!.key)
                     if order < 0 || (order == 0 && current.lsn > sources[best].current!.lsn) { best = i }
                 }
             }
@@ -92,8 +92,8 @@ struct ScanMerge {
             // among them bounds the run of the best source.
             var bound: UnsafeRawBufferPointer?
             for i in sources.indices where i != best {
-                if let current = sources[i].current, Reader.keysEqual(current.key, key) { try sources[i].advance(lsn: lsn) }
-                if let current = sources[i].current, bound == nil || Reader.orderKeys(current.key, bound!) < 0 { bound = current.key }
+                if let current = sources[i].current, keysEqual(current.key, key) { try sources[i].advance(lsn: lsn) }
+                if let current = sources[i].current, bound == nil || compareKeys(current.key, bound!) < 0 { bound = current.key }
             }
             guard try Self.yieldRun(&sources[best], below: bound, lsn: lsn, prefix: prefix, body) else { return }
         }
@@ -108,8 +108,8 @@ struct ScanMerge {
         _ body: (_ key: RawSpan, _ value: RawSpan) -> Bool
     ) throws(StoreError) -> Bool {
         while let record = source.current {
-            if let bound, Reader.orderKeys(record.key, bound) >= 0 { return true }
-            if !prefix.isEmpty && !Reader.hasPrefix(record.key, prefix) { return false }
+            if let bound, compareKeys(record.key, bound) >= 0 { return true }
+            if !prefix.isEmpty && !keyHasPrefix(record.key, prefix) { return false }
             if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return false }
             try source.advance(lsn: lsn)
         }
