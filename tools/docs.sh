@@ -18,9 +18,20 @@ if [[ -z "$docc" ]]; then
 fi
 [[ -x "$docc" ]] || { echo "docs.sh: no docc next to swift ($docc)" >&2; exit 1; }
 
-rm -rf "$graphs" && mkdir -p "$graphs/all" "$graphs/LayerStore"
-swift build --scratch-path "$scratch" --target LayerStore \
-    -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc "$graphs/all"
+# The compiler writes the graphs only when it compiles the module, so the ones of the last
+# compile are kept: a build that finds the sources unchanged emits none (deleting them first made
+# every second run on unchanged sources fail). If they are missing all the same, or the build
+# fails in a damaged scratch folder, it is rebuilt from nothing.
+build() {
+    mkdir -p "$graphs/all"
+    swift build --scratch-path "$scratch" --target LayerStore \
+        -Xswiftc -emit-symbol-graph -Xswiftc -emit-symbol-graph-dir -Xswiftc "$graphs/all"
+}
+if ! build || [[ ! -f "$graphs/all/LayerStore.symbols.json" ]]; then
+    rm -rf "$scratch"
+    build
+fi
+rm -rf "$graphs/LayerStore" && mkdir -p "$graphs/LayerStore"
 # Only LayerStore's own graphs (its dependencies' graphs land in the same folder).
 cp "$graphs"/all/LayerStore.symbols.json "$graphs"/all/LayerStore@*.symbols.json "$graphs/LayerStore/"
 
