@@ -8,8 +8,9 @@
                                   K and V base64, in dimension name order then key order
 
 It opens a store as a read-only opener does (store-layout.md § Opening, steps 1, 3, 5, 6): the
-newest valid manifest, its segments (codec 0 and LZ4 codec 1), the WAL above its checkpoint. It
-writes nothing. Damage is reported on stderr with the file and offset, exit 1.
+newest valid manifest, its segments (format versions 1, 2 and 3 with compact blocks; codec 0 and
+LZ4 codec 1), the WAL above its checkpoint. It writes nothing. Damage is reported on stderr with
+the file and offset, exit 1.
 Needs `pip install lz4 xxhash`.
 """
 import base64, json, os, struct, sys
@@ -133,30 +134,51 @@ def choose_manifest(store):
 
 # ---------------------------------------------------------------- segment.md
 
-def read_segment(path, store_id, seg_id, seg_version, entry=None, dimension=None):
-    """segment.md § Reading and damage (all six checks), then every block, record and checksum.
-    Returns [(key, lsn, value or None for a tombstone)] in file order."""
+SEGMENT_NEWEST = 3  # segment.md § Versions: 1 (u64 hash slots), 2 (no hash index), 3 (compact blocks)
+
+
+class Segment:
+    """An opened segment: the header and footer checked (segment.md § Reading and damage), with
+    the index and hash index checksums verified."""
+
+
+def open_segment(path, store_id, seg_id, seg_version, entry=None, dimension=None):
+    """segment.md § Reading and damage, the six open checks in order, then the checksums of the
+    block table + key heap and of the hash index (§ Checksums)."""
     b = open(path, "rb").read()
     check(entry is None or len(b) == entry["length"], path, len(b), "length differs from the manifest")
     check(len(b) >= 320, path, 0, "shorter than header + footer")
+    # § Header: magic, checksum, version > 3, the other fields, codec, version against the hash
+    # slots and slot widths, § Layout checks.
     check(b[:8] == SEG_MAGIC, path, 0, "bad magic")
     seed = file_seed(SEGF, store_id, seg_id, seg_version)
     check(struct.unpack_from("<Q", b, 248)[0] == xxh3(b[:248], seed), path, 0, "header checksum")
-    (_, version, header_len, h_store, h_id, h_version, codec, name_len, r1, min_lsn, max_lsn, records,
-     keys, _time, file_len, blocks, _target, slots, r2, table_at, hash_at, footer_at) = \
-        struct.unpack_from("<QIIQQIBBHQQQQQQIIIIQQQ", b, 0)
-    version_check(version, path, newest=2)  # segment.md § Versions: 2 has no hash index
+    (_, version, header_len, h_store, h_id, h_version, codec, name_len, block_bits, offset_bits, min_lsn,
+     max_lsn, records, keys, _time, file_len, blocks, _target, slots, r2, table_at, hash_at, footer_at) = \
+        struct.unpack_from("<QIIQQIBBBBQQQQQQIIIIQQQ", b, 0)
+    version_check(version, path, newest=SEGMENT_NEWEST)
     name = b[128:128 + name_len]
     check(header_len == 256 and h_store == store_id and h_id == seg_id and h_version == seg_version
-          and 1 <= name_len <= 64 and valid_name(name) and r1 == 0 and r2 == 0
+          and 1 <= name_len <= 64 and valid_name(name) and r2 == 0
           and not any(b[128 + name_len:248]), path, 0, "header fields")
     if codec > 1:
         raise Unsupported("%s: codec %d" % (path, codec))
-    check((version == 1 and 1 <= slots and keys <= slots) or (version == 2 and slots == 0 and hash_at == footer_at),
-          path, 0, "format version %d with %d hash slots" % (version, slots))
+    if version == 3:  # § Hash index, version 3: B ≤ 20, 1 ≤ O ≤ 20; u32 slots when B + O ≤ 28
+        versions_ok = 1 <= slots and keys <= slots and block_bits <= 20 and 1 <= offset_bits <= 20
+        width = 32 if block_bits + offset_bits <= 28 else 64
+    else:  # versions 1 and 2: both widths 0; version 1 slots are u64: tag 24, block 20, offset 20
+        versions_ok = block_bits == 0 and offset_bits == 0 and (
+            (version == 1 and 1 <= slots and keys <= slots) or (version == 2 and slots == 0 and hash_at == footer_at))
+        width = 64
+    check(versions_ok, path, 0, "format version %d with %d hash slots, slot widths %d and %d"
+          % (version, slots, block_bits, offset_bits))
+    if version == 1:
+        block_bits, offset_bits = 20, 20
+    slot_bytes = width // 8
     check(1 <= blocks < 1 << 20 and 1 <= min_lsn <= max_lsn <= LSN_MAX
           and 1 <= keys <= records and 256 <= table_at and table_at + 32 * blocks <= hash_at
-          and hash_at % 8 == 0 and hash_at + 8 * slots <= footer_at and 64 <= file_len
+          and hash_at % 8 == 0 and hash_at + slot_bytes * slots <= footer_at
+          and (version != 3 or blocks <= 1 << block_bits) and 64 <= file_len
           and footer_at == file_len - 64, path, 0, "layout")
     check(file_len == len(b), path, 0, "header fileLength %d, file has %d" % (file_len, len(b)))
     if entry is not None:
@@ -170,73 +192,205 @@ def read_segment(path, store_id, seg_id, seg_version, entry=None, dimension=None
           and f_reserved == 0, path, footer_at, "footer")
     check(index_sum == xxh3(b[table_at:hash_at], seed ^ table_at), path, table_at, "index checksum")
     check(hash_sum == xxh3(b[hash_at:footer_at], seed ^ hash_at), path, hash_at, "hash index checksum")
+    s = Segment()
+    s.path, s.b, s.seed, s.version, s.codec, s.name = path, b, seed, version, codec, name
+    s.min_lsn, s.max_lsn, s.records, s.keys, s.blocks, s.slots = min_lsn, max_lsn, records, keys, blocks, slots
+    s.table_at, s.hash_at, s.footer_at, s.heap = table_at, hash_at, footer_at, table_at + 32 * blocks
+    s.block_bits, s.offset_bits, s.slot_width, s.slot_bytes = block_bits, offset_bits, width, slot_bytes
+    s.slot_table = struct.unpack_from("<%d%s" % (slots, "I" if width == 32 else "Q"), b, hash_at)
+    return s
 
-    heap, versions, firsts, expected_at = table_at + 32 * blocks, [], {}, 256
-    for i in range(blocks):
-        at = table_at + 32 * i
-        offset, stored, raw_len, block_sum, key_at, key_len, _ = struct.unpack_from("<QIIQIHH", b, at)
-        check(offset >= 256 and stored >= 1 and 1 <= raw_len <= RAW_BLOCK_MAX
-              and (codec == 1 or stored == raw_len) and offset <= table_at
-              and stored <= table_at - offset, path, at, "block entry %d" % i)
-        check(offset == expected_at, path, at, "blocks not back to back")  # § Blocks and records
-        expected_at = offset + stored
-        check(key_len >= 1 and heap + key_at + key_len <= hash_at, path, at, "first key of block %d" % i)
-        stored_bytes = b[offset:offset + stored]
-        check(block_sum == xxh3(stored_bytes, seed ^ offset), path, offset, "block %d checksum" % i)
-        raw = stored_bytes
-        if codec == 1:  # § Codec: one LZ4 block, checksummed as stored, exactly rawLength bytes
-            try:
-                raw = lz4.block.decompress(stored_bytes, uncompressed_size=raw_len)
-            except lz4.block.LZ4BlockError:
-                raw = b""
-            check(len(raw) == raw_len, path, offset, "block %d does not decompress to its %d bytes" % (i, raw_len))
-        where = offset if codec == 1 else None
-        p, previous = 0, min_lsn  # version 2 codes LSNs against the record before, in the block
-        while p < raw_len:
-            start, at_file = p, where if where is not None else offset + p
-            kind = raw[p]; p += 1
-            check(kind in (1, 2), path, at_file, "record kind %d" % kind)
-            key_n, p = varint(raw, p, raw_len, path, at_file)
-            value_n = 0
-            if kind == 1:
-                value_n, p = varint(raw, p, raw_len, path, at_file)
-            code, p = varint(raw, p, raw_len, path, at_file)
-            if version == 1:
-                lsn = min_lsn + code
-            else:  # segment.md § Blocks and records: lsn = previous + unzigzag(code)
-                lsn = previous + ((code >> 1) ^ -(code & 1))
+
+def block_entry(s, i):
+    """§ Block table and key heap: entry i, checked. Returns (offset, stored, raw, checksum,
+    first key, prefixLength); prefixLength is 0 outside version 3 (ignored there)."""
+    at = s.table_at + 32 * i
+    offset, stored, raw_len, block_sum, key_at, key_len, prefix_len = struct.unpack_from("<QIIQIHH", s.b, at)
+    check(offset >= 256 and stored >= 1 and 1 <= raw_len <= RAW_BLOCK_MAX
+          and (s.codec == 1 or stored == raw_len) and offset <= s.table_at
+          and stored <= s.table_at - offset, s.path, at, "block entry %d" % i)
+    check(key_len >= 1 and s.heap + key_at + key_len <= s.hash_at, s.path, at, "first key of block %d" % i)
+    first_key = s.b[s.heap + key_at:s.heap + key_at + key_len]
+    if s.version != 3:
+        prefix_len = 0
+    check(prefix_len <= key_len, s.path, at, "block %d: prefixLength %d > firstKeyLength %d" % (i, prefix_len, key_len))
+    return offset, stored, raw_len, block_sum, first_key, prefix_len
+
+
+def raw_block(s, i):
+    """The raw bytes of block i: checksum over the stored bytes, then for codec 1 one LZ4 block
+    that must decompress to exactly rawLength bytes (§ Codec)."""
+    offset, stored, raw_len, block_sum, _, _ = block_entry(s, i)
+    stored_bytes = s.b[offset:offset + stored]
+    check(block_sum == xxh3(stored_bytes, s.seed ^ offset), s.path, offset, "block %d checksum" % i)
+    if s.codec == 0:
+        return stored_bytes
+    try:
+        raw = lz4.block.decompress(stored_bytes, uncompressed_size=raw_len)
+    except lz4.block.LZ4BlockError:
+        raw = b""
+    check(len(raw) == raw_len, s.path, offset, "block %d does not decompress to its %d bytes" % (i, raw_len))
+    return raw
+
+
+class Block:
+    """A decoded block's context: its raw bytes and, in version 3, its head and prefix."""
+
+
+def open_block(s, i):
+    """Block i ready to decode records from: version 3 decodes its head (§ Compact blocks)."""
+    offset, _, raw_len, _, first_key, prefix_len = block_entry(s, i)
+    k = Block()
+    k.index, k.offset, k.raw, k.first_key, k.start = i, offset, raw_block(s, i), first_key, 0
+    k.base, k.key_len, k.value_len, k.prefix = s.min_lsn, 0, 0, first_key[:prefix_len]
+    if s.version == 3:  # head := lsnBase keyLength valueLength, each checked at the block's offset
+        lsn_base, p = varint(k.raw, 0, raw_len, s.path, offset)
+        k.key_len, p = varint(k.raw, p, raw_len, s.path, offset)
+        k.value_len, p = varint(k.raw, p, raw_len, s.path, offset)
+        check(lsn_base <= s.max_lsn - s.min_lsn, s.path, offset, "block %d head: lsnBase %d" % (i, lsn_base))
+        check(k.key_len == 0 or max(1, prefix_len) <= k.key_len <= KEY_MAX, s.path, offset,
+              "block %d head: keyLength %d, prefixLength %d" % (i, k.key_len, prefix_len))
+        check(k.value_len <= VALUE_MAX + 1, s.path, offset, "block %d head: valueLength %d" % (i, k.value_len))
+        k.base, k.start = s.min_lsn + lsn_base, p
+    return k
+
+
+def decode_record(s, k, p, previous):
+    """One record at raw position p of block k. previous: the LSN of the record before it in the
+    block, or minLSN (version 2). Returns (key, lsn, value or None, next position)."""
+    raw, raw_len = k.raw, len(k.raw)
+    at_file = k.offset if s.codec == 1 else k.offset + p  # § Reading and damage: record offsets
+    check(p < raw_len, s.path, at_file, "record starts past the block's %d raw bytes" % raw_len)
+    if s.version == 3:  # § Compact blocks
+        code, p = varint(raw, p, raw_len, s.path, at_file)
+        lsn, put = k.base + (code >> 1), code & 1 == 0
+        suffix_n = k.key_len - len(k.prefix)
+        if k.key_len == 0:
+            suffix_n, p = varint(raw, p, raw_len, s.path, at_file)
+        value_n = 0
+        if put:
+            value_n = k.value_len - 1
+            if k.value_len == 0:
+                value_n, p = varint(raw, p, raw_len, s.path, at_file)
+        check(1 <= len(k.prefix) + suffix_n <= KEY_MAX and value_n <= VALUE_MAX and lsn <= s.max_lsn
+              and p + suffix_n + value_n <= raw_len, s.path, at_file, "record fields")
+        key = k.prefix + raw[p:p + suffix_n]; p += suffix_n
+    else:  # § Blocks and records
+        kind = raw[p]; p += 1
+        check(kind in (1, 2), s.path, at_file, "record kind %d" % kind)
+        put = kind == 1
+        key_n, p = varint(raw, p, raw_len, s.path, at_file)
+        value_n = 0
+        if put:
+            value_n, p = varint(raw, p, raw_len, s.path, at_file)
+        code, p = varint(raw, p, raw_len, s.path, at_file)
+        if s.version == 1:
+            lsn = s.min_lsn + code
+        else:  # version 2: lsn = previous + unzigzag(code)
+            lsn = previous + ((code >> 1) ^ -(code & 1))
+        check(1 <= key_n <= KEY_MAX and value_n <= VALUE_MAX and s.min_lsn <= lsn <= s.max_lsn
+              and p + key_n + value_n <= raw_len, s.path, at_file, "record fields")
+        key = raw[p:p + key_n]; p += key_n
+    value = raw[p:p + value_n] if put else None; p += value_n
+    return key, lsn, value, p
+
+
+def common_prefix_length(a, c):
+    n = 0
+    while n < min(len(a), len(c)) and a[n] == c[n]:
+        n += 1
+    return n
+
+
+def read_segment(path, store_id, seg_id, seg_version, entry=None, dimension=None, opened=None):
+    """segment.md § Reading and damage (all six checks), then every block, record and checksum.
+    Returns [(key, lsn, value or None for a tombstone)] in file order."""
+    s = opened or open_segment(path, store_id, seg_id, seg_version, entry, dimension)
+    versions, firsts, expected_at = [], {}, 256
+    for i in range(s.blocks):
+        at = s.table_at + 32 * i
+        k = open_block(s, i)
+        check(k.offset == expected_at, path, at, "blocks not back to back")  # § Blocks and records
+        expected_at = k.offset + block_entry(s, i)[1]
+        check(k.start < len(k.raw), path, k.offset, "block %d holds no record" % i)
+        p, previous, block_records = k.start, s.min_lsn, []
+        while p < len(k.raw):
+            start = p
+            key, lsn, value, p = decode_record(s, k, p, previous)
             previous = lsn
-            check(1 <= key_n <= KEY_MAX and value_n <= VALUE_MAX and min_lsn <= lsn <= max_lsn
-                  and p + key_n + value_n <= raw_len, path, at_file, "record fields")
-            key = raw[p:p + key_n]; p += key_n
-            value = raw[p:p + value_n] if kind == 1 else None; p += value_n
-            if start == 0:  # § Block table: the first key of a block is its first record's key
-                check(key == b[heap + key_at:heap + key_at + key_len], path, at, "first key of block %d" % i)
+            if start == k.start:  # § Block table: the first key of a block is its first record's key
+                check(key == k.first_key, path, at, "first key of block %d" % i)
             if versions:  # writer guarantees: key order, a key's versions newest first
                 prev_key, prev_lsn, _ = versions[-1]
-                check(prev_key < key or (prev_key == key and prev_lsn > lsn), path, at_file,
-                      "records out of order")
+                check(prev_key < key or (prev_key == key and prev_lsn > lsn), path,
+                      k.offset if s.codec == 1 else k.offset + start, "records out of order")
             if key not in firsts:
                 firsts[key] = (i, start)
             versions.append((key, lsn, value))
-    check(expected_at == table_at and len(versions) == records and len(firsts) == keys, path, 0,
+            block_records.append((key, lsn, value))
+        if s.version == 3:  # § Compact blocks, Writing: what the writer computes when it closes a block
+            keys_n = {len(r[0]) for r in block_records}
+            values_n = {len(r[2]) for r in block_records if r[2] is not None}
+            check(len(k.prefix) == common_prefix_length(block_records[0][0], block_records[-1][0]), path, at,
+                  "block %d: prefixLength %d is not the longest shared prefix" % (i, len(k.prefix)))
+            check(k.base == min(r[1] for r in block_records), path, k.offset,
+                  "block %d: lsnBase is not its smallest LSN" % i)
+            check(k.key_len == (keys_n.pop() if len(keys_n) == 1 else 0), path, k.offset,
+                  "block %d: head keyLength %d" % (i, k.key_len))
+            if values_n:  # a block of tombstones only has no put to state a length for
+                check(k.value_len == (values_n.pop() + 1 if len(values_n) == 1 else 0), path, k.offset,
+                      "block %d: head valueLength %d" % (i, k.value_len))
+    check(expected_at == s.table_at and len(versions) == s.records and len(firsts) == s.keys, path, 0,
           "blocks, recordCount or keyCount disagree with the contents")
-    if slots:
-        check(struct.unpack_from("<%dQ" % slots, b, hash_at) == rebuild_hash(firsts, slots), path, hash_at,
+    if s.slots:
+        if s.version == 3:  # § Hash index: B = bit length of blockCount − 1, O the fewest bits (≥ 1)
+            largest = max(start for _, start in firsts.values())
+            check((s.block_bits, s.offset_bits) == ((s.blocks - 1).bit_length(), max(1, largest.bit_length())),
+                  path, 0, "slot widths %d and %d are not the fewest" % (s.block_bits, s.offset_bits))
+        check(s.slot_table == rebuild_hash(s, firsts), path, s.hash_at,
               "hash index differs from segment.md § Hash index")
     return versions
 
 
-def rebuild_hash(firsts, slots):
+def slot_tag(s, h):
+    """§ Hash index: T = W − B − O bits, top bit set (version 1: 24 bits, (h & 0x7FFFFF) | 0x800000)."""
+    top = 1 << (s.slot_width - s.block_bits - s.offset_bits - 1)
+    return (h & (top - 1)) | top
+
+
+def rebuild_hash(s, firsts):
     """segment.md § Hash index: the writer's insertion, keys in file order."""
-    table = [0] * slots
+    table = [0] * s.slots
     for key, (block, start) in firsts.items():
         h = xxh3(key)
-        i = (h * slots) >> 64
+        i = (h * s.slots) >> 64
         while table[i]:
-            i = (i + 1) % slots
-        table[i] = ((h & 0x7FFFFF) | 0x800000) << 40 | block << 20 | start
+            i = (i + 1) % s.slots
+        table[i] = slot_tag(s, h) << (s.block_bits + s.offset_bits) | block << s.offset_bits | start
     return tuple(table)
+
+
+def find(s, key):
+    """segment.md § Point lookup, versions 1 and 3, by probing the hash index: the key's newest
+    record (key, lsn, value or None), or None when the key is not in the segment."""
+    h = xxh3(key)
+    tag, start = slot_tag(s, h), (h * s.slots) >> 64
+    shift, block_mask, offset_mask = s.block_bits + s.offset_bits, (1 << s.block_bits) - 1, (1 << s.offset_bits) - 1
+    for n in range(s.slots):
+        i = (start + n) % s.slots
+        slot = s.slot_table[i]
+        if slot == 0:
+            return None
+        if slot >> shift != tag:
+            continue
+        block = (slot >> s.offset_bits) & block_mask
+        check(block < s.blocks, s.path, s.hash_at + s.slot_bytes * i, "hash slot %d: block %d" % (i, block))
+        k = open_block(s, block)  # version 3 decodes the block's head first
+        check(slot & offset_mask >= k.start, s.path, k.offset, "hash slot %d: offset %d inside block %d's head" % (i, slot & offset_mask, block))
+        found = decode_record(s, k, slot & offset_mask, s.min_lsn)[:3]
+        if found[0] == key:
+            return found
+    return None
 
 
 # ---------------------------------------------------------------- wal.md
@@ -420,6 +574,27 @@ def check_vectors(directory):
     versions = read_segment(os.path.join(directory, "0000000000000001-00000003.seg"), S, 1, 3)
     assert versions == expected_records
     print("LZ4 segment without a hash index (format version 2): every checksum verified, 6 records")
+    # The same in compact blocks (format version 3, segment.md § Compact blocks): version 4.
+    path = os.path.join(directory, "0000000000000001-00000004.seg")
+    s = open_segment(path, S, 1, 4)
+    assert (s.version, s.codec, s.block_bits, s.offset_bits, s.slot_bytes, s.slots, s.blocks) == (3, 0, 2, 5, 4, 7, 3)
+    assert (s.min_lsn, s.max_lsn, s.records, s.keys, len(s.b)) == (3, 12, 6, 5, 572)
+    assert read_segment(path, S, 1, 4, opened=s) == expected_records
+    heads = []
+    for i in range(s.blocks):
+        k = open_block(s, i)
+        heads.append((k.base - s.min_lsn, k.key_len, k.value_len, k.prefix, k.start))
+    assert heads == [(0, 0, 0, b"", 3), (2, 6, 41, b"cherry", 3), (1, 0, 0, b"", 3)], heads
+    newest = {}
+    for key, lsn, value in expected_records:
+        newest.setdefault(key, (key, lsn, value))
+    for v1_or_v3 in (open_segment(os.path.join(directory, "0000000000000001-00000001.seg"), S, 1, 1), s):
+        for key, record in newest.items():  # § Point lookup: one probe of the hash index per key
+            assert find(v1_or_v3, key) == record, (key, find(v1_or_v3, key))
+        for key in (b"aardvark", b"apples", b"cherr", b"zebra", b"\x00"):
+            assert find(v1_or_v3, key) is None, key
+    print("compact segment (format version 3): every checksum verified, 3 block heads, 6 records, "
+          "5 keys found through 4-byte hash slots")
 
     store_id, checkpoint, dims = read_manifest(os.path.join(directory, "MANIFEST-0000000000000002"), 2)
     assert (store_id, checkpoint) == (S, 12) and sorted(dims) == ["d", "words"]

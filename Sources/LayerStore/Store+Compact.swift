@@ -74,13 +74,13 @@ extension Store {
                                       verification: options.blockVerification, cache: blockCache))
         }
         let manifests = ManifestStore(io: io, directory: layout.root, permissions: options.filePermissions)
-        let inputIDs = Set(inputs.map { SegmentKey(id: $0.header.segmentID, version: $0.header.version) })
+        let inputIDs = Set(inputs.map { SegmentFileID(id: $0.header.segmentID, version: $0.header.version) })
         var next = writer.withLock { $0.manifest }
         next.generation += 1
         if let i = next.dimensions.firstIndex(where: { $0.name == done.dimension }) {
             // Segments flushed meanwhile cannot exist (flushes run on this queue), so the
             // dimension's list is exactly the inputs.
-            let kept = next.dimensions[i].segments.filter { !inputIDs.contains(SegmentKey(id: $0.id, version: $0.version)) }
+            let kept = next.dimensions[i].segments.filter { !inputIDs.contains(SegmentFileID(id: $0.id, version: $0.version)) }
             precondition(kept.isEmpty, "a dimension's segments changed during its compaction")
             next.dimensions[i].segments = done.outputs.map(\.descriptor)
             if next.dimensions[i].segments.isEmpty { next.dimensions.remove(at: i) }
@@ -121,7 +121,7 @@ extension Store {
 }
 
 /// A segment file's identity.
-private struct SegmentKey: Hashable {
+private struct SegmentFileID: Hashable {
     var id: UInt64
     var version: UInt32
 }

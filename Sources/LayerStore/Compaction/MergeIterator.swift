@@ -27,7 +27,7 @@ struct MergeIterator {
             if order < 0 || (order == 0 && head.lsn > heads[best]!.lsn) { best = i }
         }
         guard best >= 0, let record = heads[best] else { return nil }
-        let out = ([UInt8](record.key), MemVersion(lsn: record.lsn, isDelete: record.isDelete, value: [UInt8](record.value)))
+        let out = (record.key.array, MemVersion(lsn: record.lsn, isDelete: record.isDelete, value: [UInt8](record.value)))
         heads[best] = try cursors[best].next()
         return out
     }

@@ -99,10 +99,10 @@ extension Recoverer {
         let view = try segment.block(i)
         var decoded: [(key: [UInt8], version: MemVersion)] = []
         try withExtendedLifetime(view.owner) { () throws(StoreError) in
-            var (offset, previousLSN) = (0, segment.layout.minLSN)
+            var (offset, previousLSN) = (view.head.recordsStart, segment.layout.minLSN)
             while offset < view.bytes.count {
-                let (record, next) = try segment.record(in: view.bytes, at: offset, blockIndex: i, previousLSN: previousLSN)
-                decoded.append(([UInt8](record.key), MemVersion(lsn: record.lsn, isDelete: record.isDelete, value: [UInt8](record.value))))
+                let (record, next) = try segment.record(in: view.bytes, at: offset, blockIndex: i, previousLSN: previousLSN, head: view.head)
+                decoded.append((record.key.array, MemVersion(lsn: record.lsn, isDelete: record.isDelete, value: [UInt8](record.value))))
                 (offset, previousLSN) = (next, record.lsn)
             }
         }

@@ -115,9 +115,58 @@ struct RecordDecoder {
         guard end <= count else { return nil }
         // Safe: `keyStart ≤ valueStart ≤ end ≤ count`.
         let record = SegmentRecord(
-            key: UnsafeRawBufferPointer(start: base + keyStart, count: valueStart &- keyStart),
+            key: SegmentKey(UnsafeRawBufferPointer(start: base + keyStart, count: valueStart &- keyStart)),
             value: UnsafeRawBufferPointer(start: base + valueStart, count: end &- valueStart),
             lsn: lsn, isDelete: isDelete)
+        return (record, end)
+    }
+
+    /// The compact (version 3) record at `offset` of a block whose head is `head`, and the
+    /// offset after it, or `nil` if this decoder leaves it to `Segment.record` (near the block's
+    /// end, an unusual encoding, or damage). Makes every check `Segment.record` makes.
+    /// - Precondition: `offset ≥ 0`; `head` was decoded from this block (its base LSN lies in
+    ///   `[minLSN, minLSN + lsnDeltaMax]`, its key length at least its prefix's).
+    @inline(__always)
+    func decodeCompact(_ block: UnsafeRawBufferPointer, at offset: Int, head: BlockHead) -> (record: SegmentRecord, next: Int)? {
+        let count = block.count
+        guard count &- offset >= Self.headerWindowByteCount else { return nil }
+        // Safe: as in `decode`: every load below lies in the 16 bytes from `p`, which are inside
+        // the block (9 + 2 + 4 bytes of varints at most).
+        let base = block.baseAddress.unsafelyUnwrapped
+        let p = base + offset
+        var i = 0
+        guard let code = Self.varint(p, &i, byteCountMax: 9) else { return nil }
+        // No overflow: head.baseLSN is within [minLSN, minLSN + lsnDeltaMax].
+        guard code &>> 1 <= (minLSN &+ lsnDeltaMax) &- head.baseLSN else { return nil }
+        let isDelete = code & 1 == 1
+        let suffixLength: Int
+        if head.keyLength > 0 {
+            suffixLength = head.keyLength &- head.prefix.count
+        } else {
+            guard let s = Self.varint(p, &i, byteCountMax: 2), s <= UInt64(Limits.keyByteCountMax) else { return nil }
+            suffixLength = Int(truncatingIfNeeded: s)
+            let total = suffixLength &+ head.prefix.count
+            guard total >= 1, total <= Limits.keyByteCountMax else { return nil }
+        }
+        var valueLength = 0
+        if !isDelete {
+            if head.valueLength >= 0 {
+                valueLength = head.valueLength
+            } else {
+                guard let v = Self.varint(p, &i, byteCountMax: 4), v <= UInt64(Limits.valueByteCountMax) else { return nil }
+                valueLength = Int(truncatingIfNeeded: v)
+            }
+        }
+        // No overflow: both lengths were bounded above, and `offset + i <= count`.
+        let suffixStart = offset &+ i
+        let valueStart = suffixStart &+ suffixLength
+        let end = valueStart &+ valueLength
+        guard end <= count else { return nil }
+        // Safe: `suffixStart ≤ valueStart ≤ end ≤ count`.
+        let record = SegmentRecord(
+            key: SegmentKey(prefix: head.prefix, suffix: UnsafeRawBufferPointer(start: base + suffixStart, count: suffixLength)),
+            value: UnsafeRawBufferPointer(start: base + valueStart, count: end &- valueStart),
+            lsn: head.baseLSN &+ (code &>> 1), isDelete: isDelete)
         return (record, end)
     }
 
@@ -172,14 +221,24 @@ struct RecordDecoder {
 protocol LSNCoding {
     /// Version 2: against the record before in the block; version 1: against minLSN.
     static var chained: Bool { get }
+    /// Version 3: compact records, against the block's base LSN (§ Compact blocks).
+    static var compact: Bool { get }
 }
 
 /// Version 1: `lsn − minLSN`.
 enum AbsoluteLSNs: LSNCoding {
     static var chained: Bool { false }
+    static var compact: Bool { false }
 }
 
 /// Version 2: `zigzag(lsn − previous)`.
 enum ChainedLSNs: LSNCoding {
     static var chained: Bool { true }
+    static var compact: Bool { false }
+}
+
+/// Version 3: `(lsn − baseLSN) << 1 | isDelete`, in a compact record.
+enum CompactRecords: LSNCoding {
+    static var chained: Bool { false }
+    static var compact: Bool { true }
 }

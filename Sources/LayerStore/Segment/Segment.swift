@@ -22,9 +22,10 @@ public enum BlockVerification: Sendable, Equatable {
     case everyRead
 }
 
-/// A record decoded from a block; its buffers point into the segment's mapping.
+/// A record decoded from a block; its buffers point into the segment's mapping (or the
+/// decoded block), its key's prefix into the key heap.
 struct SegmentRecord {
-    var key: UnsafeRawBufferPointer
+    var key: SegmentKey
     var value: UnsafeRawBufferPointer
     var lsn: LSN
     var isDelete: Bool
@@ -46,6 +47,8 @@ struct SegmentPosition: Equatable {
 struct BlockView {
     let bytes: UnsafeRawBufferPointer
     let owner: AnyObject?
+    /// What the block states for all its records (version 3; nothing before).
+    let head: BlockHead
 }
 
 /// The numeric fields of a ``SegmentHeader``: a trivial value, free to copy.
@@ -60,6 +63,10 @@ struct SegmentLayout {
     let blockTableOffset: UInt64
     let hashOffset: UInt64
     let footerOffset: UInt64
+    /// Version 3: compact blocks.
+    let isCompact: Bool
+    /// How the hash index's slots are laid out.
+    let slotLayout: HashSlotLayout
 
     init(_ header: SegmentHeader) {
         codec = header.codec
@@ -72,6 +79,8 @@ struct SegmentLayout {
         blockTableOffset = header.blockTableOffset
         hashOffset = header.hashOffset
         footerOffset = header.footerOffset
+        isCompact = header.isCompact
+        slotLayout = header.slotLayout
     }
 
     /// Format version 2 (no hash index): records code their LSN against the record before
@@ -264,7 +273,7 @@ final class Segment: Sendable {
     /// The hash index, checked on first use.
     func hashIndex() throws(StoreError) -> UnsafeRawBufferPointer {
         let start = Int(layout.hashOffset)
-        let bytes = try region.bytes(start..<(start + Int(layout.hashSlotCount) * SegmentFormat.hashSlotByteCount))!
+        let bytes = try region.bytes(start..<(start + Int(layout.hashSlotCount) * layout.slotLayout.byteCount))!
         if hashChecked.load(ordering: .acquiring) == 0 {
             let end = Int(layout.footerOffset)
             let whole = try region.bytes(start..<end)!
@@ -307,10 +316,10 @@ final class Segment: Sendable {
         precondition(layout.blockCount > 0, "an empty segment has no last key")
         let lastBlock = Int(layout.blockCount) - 1
         var cursor = try SegmentCursor(segment: self, from: try firstKey(lastBlock))
-        var last = UnsafeRawBufferPointer(start: nil, count: 0)
+        var last = SegmentKey.none
         while let record = try cursor.next() { last = record.key }
         // The cursor still holds the last block, so `last` is still valid here.
-        let key = withExtendedLifetime(cursor) { [UInt8](last) }
+        let key = withExtendedLifetime(cursor) { last.array }
         guard !key.isEmpty else { throw damage("block \(lastBlock) holds no record", at: UInt64(try blockEntry(lastBlock).offset)) }
         lastKeyFound.withLock { $0 = key }
         return key
@@ -318,16 +327,42 @@ final class Segment: Sendable {
 
     /// The first key of block `i`.
     func firstKey(_ i: Int) throws(StoreError) -> UnsafeRawBufferPointer {
+        try firstKeyAndPrefix(i).key
+    }
+
+    /// The first key of block `i` and, in version 3, the length of its keys' shared prefix
+    /// (the block table entry's field at 30; 0 before).
+    private func firstKeyAndPrefix(_ i: Int) throws(StoreError) -> (key: UnsafeRawBufferPointer, prefixLength: Int) {
         let table = try index()
         let heapStart = Int(layout.blockCount) * SegmentFormat.blockEntryByteCount
         let at = i * SegmentFormat.blockEntryByteCount + 24
         var r = ByteReader(table, position: at)
-        let keyOffset = Int(r.u32()!), keyLength = Int(r.u16()!)
+        guard i >= 0, i < Int(layout.blockCount), let keyOffset = r.u32().map(Int.init), let keyLength = r.u16().map(Int.init),
+            let prefixLength = r.u16().map(Int.init)
+        else { throw damage("block \(i) is not in the block table", at: layout.blockTableOffset) }
         var heap = ByteReader(table, position: heapStart)
         guard heap.skip(keyOffset), let key = heap.bytes(keyLength), keyLength >= 1 else {
             throw damage("block \(i)'s first key lies outside the key heap", at: layout.blockTableOffset + UInt64(at))
         }
-        return key
+        guard !layout.isCompact || prefixLength <= keyLength else {
+            throw damage("block \(i)'s key prefix is longer than its first key", at: layout.blockTableOffset + UInt64(at + 6))
+        }
+        return (key, layout.isCompact ? prefixLength : 0)
+    }
+
+    /// What block `i`, whose raw bytes are `bytes`, states for all its records.
+    @inline(__always)
+    func head(_ i: Int, _ bytes: UnsafeRawBufferPointer) throws(StoreError) -> BlockHead {
+        guard layout.isCompact else { return .plain(minLSN: layout.minLSN) }
+        return try compactHead(i, bytes)
+    }
+
+    private func compactHead(_ i: Int, _ bytes: UnsafeRawBufferPointer) throws(StoreError) -> BlockHead {
+        let (key, prefixLength) = try firstKeyAndPrefix(i)
+        guard let head = BlockHead.decode(bytes, prefix: UnsafeRawBufferPointer(rebasing: key[0..<prefixLength]),
+                                          minLSN: layout.minLSN, lsnDeltaMax: layout.maxLSN - layout.minLSN)
+        else { throw recordError(i, 0) }
+        return head
     }
 
     // MARK: Blocks and records
@@ -337,13 +372,20 @@ final class Segment: Sendable {
     /// - Parameter cached: use the block cache (point reads); scans pass `false`, so that one
     ///   pass over a cold dimension does not evict every block point reads keep hot.
     func block(_ i: Int, cached: Bool = true) throws(StoreError) -> BlockView {
+        let (bytes, owner) = try blockBytes(i, cached: cached)
+        return BlockView(bytes: bytes, owner: owner, head: try head(i, bytes))
+    }
+
+    /// The raw bytes of block `i` and their owner (see ``block(_:cached:)``).
+    @inline(__always)
+    private func blockBytes(_ i: Int, cached: Bool) throws(StoreError) -> (UnsafeRawBufferPointer, AnyObject?) {
         // A plain block already verified: its span, without the block table's entry.
         if verification == .firstRead, let span = spans.span(i), blocksVerified.contains(i) {
-            return BlockView(bytes: try region.bytes(span.offset..<(span.offset + span.length))!, owner: nil)  // checked when built
+            return (try region.bytes(span.offset..<(span.offset + span.length))!, nil)  // checked when built
         }
         let useCache = cached && layout.codec == SegmentFormat.codecLZ4
         if useCache, let cache, let hit = cache.block(BlockCache.Key(segment: serial, block: i)) {
-            return BlockView(bytes: hit.bytes, owner: hit)
+            return (hit.bytes, hit)
         }
         let entry = try blockEntry(i)
         let stored = try region.bytes(entry.offset..<(entry.offset + entry.length))!  // bounds checked in blockEntry
@@ -353,20 +395,24 @@ final class Segment: Sendable {
             }
             blocksVerified.insert(i)
         }
-        guard layout.codec == SegmentFormat.codecLZ4 else { return BlockView(bytes: stored, owner: nil) }
+        guard layout.codec == SegmentFormat.codecLZ4 else { return (stored, nil) }
         guard let decoded = DecodedBlock(decompressing: stored, rawByteCount: entry.rawLength) else {
             throw damage("block \(i) does not decompress to its \(entry.rawLength) bytes", at: UInt64(entry.offset))
         }
         if useCache { cache?.insert(decoded, for: BlockCache.Key(segment: serial, block: i)) }
-        return BlockView(bytes: decoded.bytes, owner: decoded)
+        return (decoded.bytes, decoded)
     }
 
     /// Decodes the record at `offset` of `block` (bytes of block `blockIndex`); returns it and
     /// the offset after it.
-    /// - Parameter previousLSN: the LSN of the record before it in the block, `minLSN` at the
-    ///   block's start (version 2 codes LSNs against it; version 1 ignores it).
+    /// - Parameters:
+    ///   - previousLSN: the LSN of the record before it in the block, `minLSN` at the block's
+    ///     start (version 2 codes LSNs against it; versions 1 and 3 ignore it).
+    ///   - head: what the block states for all its records (``head(_:_:)``).
     @inline(__always)
-    func record(in block: UnsafeRawBufferPointer, at offset: Int, blockIndex: Int, previousLSN: LSN) throws(StoreError) -> (SegmentRecord, Int) {
+    func record(in block: UnsafeRawBufferPointer, at offset: Int, blockIndex: Int, previousLSN: LSN,
+                head: BlockHead) throws(StoreError) -> (SegmentRecord, Int) {
+        if head.isCompact { return try compactRecord(in: block, at: offset, blockIndex: blockIndex, head: head) }
         var r = ByteReader(block, position: offset)
         guard let kind = r.u8(), kind == SegmentFormat.recordPut || kind == SegmentFormat.recordTombstone,
             let keyLength = r.varint(), keyLength >= 1, keyLength <= UInt64(Limits.keyByteCountMax)
@@ -380,7 +426,32 @@ final class Segment: Sendable {
         guard let code = r.varint(), let lsn = RecordDecoder(layout).lsn(code: code, previous: previousLSN),
             let key = r.bytes(Int(keyLength)), let value = r.bytes(Int(valueLength))
         else { throw recordError(blockIndex, offset) }
-        return (SegmentRecord(key: key, value: value, lsn: lsn, isDelete: isDelete), r.position)
+        return (SegmentRecord(key: SegmentKey(key), value: value, lsn: lsn, isDelete: isDelete), r.position)
+    }
+
+    /// ``record(in:at:blockIndex:previousLSN:head:)`` for a compact block (§ Compact blocks).
+    private func compactRecord(in block: UnsafeRawBufferPointer, at offset: Int, blockIndex: Int, head: BlockHead) throws(StoreError) -> (SegmentRecord, Int) {
+        var r = ByteReader(block, position: offset)
+        guard offset >= head.recordsStart, let code = r.varint(), code >> 1 <= layout.maxLSN - head.baseLSN else {
+            throw recordError(blockIndex, offset)
+        }
+        let isDelete = code & 1 == 1
+        var suffixLength = head.keyLength - head.prefix.count
+        if head.keyLength == 0 {
+            guard let s = r.varint(), s <= UInt64(Limits.keyByteCountMax), Int(s) + head.prefix.count >= 1,
+                Int(s) + head.prefix.count <= Limits.keyByteCountMax
+            else { throw recordError(blockIndex, offset) }
+            suffixLength = Int(s)
+        }
+        var valueLength = isDelete ? 0 : head.valueLength
+        if !isDelete && valueLength < 0 {
+            guard let v = r.varint(), v <= UInt64(Limits.valueByteCountMax) else { throw recordError(blockIndex, offset) }
+            valueLength = Int(v)
+        }
+        guard let suffix = r.bytes(suffixLength), let value = r.bytes(valueLength) else { throw recordError(blockIndex, offset) }
+        let record = SegmentRecord(key: SegmentKey(prefix: head.prefix, suffix: suffix), value: value,
+                                   lsn: head.baseLSN + (code >> 1), isDelete: isDelete)
+        return (record, r.position)
     }
 
     /// A `corrupted` error naming this segment. Out of line: were the path read in the hot
@@ -400,11 +471,9 @@ final class Segment: Sendable {
     /// The newest version of `key` with `lsn <= snapshotLSN`, or `nil` if the segment has none;
     /// its bytes stay valid while `owner` (`nil`: the segment itself) is alive.
     func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError) -> (record: SegmentRecord, owner: AnyObject?)? {
-        guard var (position, view) = try probesHashIndex() ? locate(key) : search(key) else { return nil }
+        guard let found = try probesHashIndex() ? locate(key) : search(key) else { return nil }
+        var (position, view, rec, next) = (found.position, found.view, found.record, found.next)
         while true {
-            let (rec, next) = try record(in: view.bytes, at: position.offset, blockIndex: position.block,
-                                         previousLSN: position.previousLSN)
-            guard compareKeys(rec.key, key) == 0 else { return nil }
             if rec.lsn <= snapshotLSN { return (rec, view.owner) }
             // A newer version than the snapshot: older ones follow, possibly in the next block.
             position.offset = next
@@ -413,8 +482,25 @@ final class Segment: Sendable {
                 position = SegmentPosition(block: position.block + 1, offset: 0, previousLSN: layout.minLSN)
                 guard position.block < Int(layout.blockCount) else { return nil }
                 view = try block(position.block)
+                position.offset = view.head.recordsStart
             }
+            (rec, next) = try record(at: position, in: view)
+            guard keysEqual(rec.key, key) else { return nil }
         }
+    }
+
+    /// A key's record found by a point lookup: where it starts, its block, the record, and
+    /// the offset after it.
+    private typealias Found = (position: SegmentPosition, view: BlockView, record: SegmentRecord, next: Int)
+
+    /// The record at `position` of `view` (its block), and the offset after it: the fast
+    /// decoder's, or the generic one's for what it leaves.
+    @inline(__always)
+    private func record(at position: SegmentPosition, in view: BlockView) throws(StoreError) -> (SegmentRecord, Int) {
+        if view.head.isCompact, let decoded = RecordDecoder(layout).decodeCompact(view.bytes, at: position.offset, head: view.head) {
+            return decoded
+        }
+        return try record(in: view.bytes, at: position.offset, blockIndex: position.block, previousLSN: position.previousLSN, head: view.head)
     }
 
     /// The bytes of hash index one lookup through the block table stands for: checking them
@@ -443,28 +529,29 @@ final class Segment: Sendable {
     }
 
     /// Where the newest version of `key` starts, and its block, through the hash index.
-    private func locate(_ key: UnsafeRawBufferPointer) throws(StoreError) -> (SegmentPosition, BlockView)? {
+    private func locate(_ key: UnsafeRawBufferPointer) throws(StoreError) -> Found? {
         let slots = try hashIndex()
         let hash = Checksum.keyHash(key)
         let slotCount = Int(layout.hashSlotCount)
-        let tag = SegmentFormat.tag(hash)
+        let slotLayout = layout.slotLayout
+        let tag = slotLayout.tag(hash)
         var i = SegmentFormat.startSlot(hash, slotCount: slotCount)
         for _ in 0..<slotCount {
-            let slot = ByteReader.u64(slots, at: i * 8)!
+            let slot = slotLayout.load(slots, i)!  // i < slotCount: inside
             if slot == 0 { return nil }
-            if slot >> 40 == tag {
-                let blockIndex = Int((slot >> 20) & 0xF_FFFF), offset = Int(slot & 0xF_FFFF)
+            if slotLayout.tag(ofSlot: slot) == tag {
+                let blockIndex = slotLayout.block(ofSlot: slot), offset = slotLayout.offset(ofSlot: slot)
                 guard blockIndex < Int(layout.blockCount) else {
-                    throw damage("hash slot \(i) names block \(blockIndex) of \(layout.blockCount)", at: layout.hashOffset + UInt64(i * 8))
+                    throw damage("hash slot \(i) names block \(blockIndex) of \(layout.blockCount)",
+                                 at: layout.hashOffset + UInt64(i * slotLayout.byteCount))
                 }
                 let view = try block(blockIndex)
                 // The record's bytes are the view's: keep its owner until the compare is done.
                 defer { withExtendedLifetime(view.owner) {} }
-                // Version 1: a record decodes alone, whatever the LSN before it.
-                let (rec, _) = try record(in: view.bytes, at: offset, blockIndex: blockIndex, previousLSN: layout.minLSN)
-                if compareKeys(rec.key, key) == 0 {
-                    return (SegmentPosition(block: blockIndex, offset: offset, previousLSN: layout.minLSN), view)
-                }
+                // Versions 1 and 3: a record decodes alone, whatever the LSN before it.
+                let position = SegmentPosition(block: blockIndex, offset: offset, previousLSN: layout.minLSN)
+                let (rec, next) = try record(at: position, in: view)
+                if keysEqual(rec.key, key) { return (position, view, rec, next) }
             }
             i = i + 1 == slotCount ? 0 : i + 1
         }
@@ -474,9 +561,9 @@ final class Segment: Sendable {
     /// Where the newest version of `key` starts, and its block, through the block table: the
     /// point lookup of a segment without a hash index, or before its index is checked
     /// (segment.md § Point lookup).
-    private func search(_ key: UnsafeRawBufferPointer) throws(StoreError) -> (SegmentPosition, BlockView)? {
+    private func search(_ key: UnsafeRawBufferPointer) throws(StoreError) -> Found? {
         guard let found = try firstAtOrAfter(key), found.isKey else { return nil }
-        return (found.position, found.view)
+        return (found.position, found.view, found.record, found.next)
     }
 
     /// The position of the first record whose key is `>= key` (or the end).
@@ -486,7 +573,9 @@ final class Segment: Sendable {
 
     /// The first record whose key is `>= key`, its block, and whether its key is `key`; `nil`
     /// at the end.
-    private func firstAtOrAfter(_ key: UnsafeRawBufferPointer) throws(StoreError) -> (position: SegmentPosition, view: BlockView, isKey: Bool)? {
+    private func firstAtOrAfter(_ key: UnsafeRawBufferPointer) throws(StoreError)
+        -> (position: SegmentPosition, view: BlockView, isKey: Bool, record: SegmentRecord, next: Int)?
+    {
         // The last block whose first key is < key: every record before it is smaller. (Not <=:
         // a key's versions may straddle a block boundary, so a block starting with `key` may
         // be preceded by one ending with its newer versions.)
@@ -500,11 +589,12 @@ final class Segment: Sendable {
             let view = try block(blockIndex)
             defer { withExtendedLifetime(view.owner) {} }
             // The scan's decoder: a lookup without a hash index walks half a block on average.
-            var records = BlockRecords(bytes: view.bytes, blockIndex: blockIndex, decoder: decoder, offset: 0, previousLSN: layout.minLSN)
+            var records = BlockRecords(bytes: view.bytes, blockIndex: blockIndex, decoder: decoder, offset: 0, previousLSN: layout.minLSN,
+                                       head: view.head)
             var before = records.position
             while let rec = try records.next(in: self) {
                 let order = compareKeys(rec.key, key)
-                if order >= 0 { return (before, view, order == 0) }
+                if order >= 0 { return (before, view, order == 0, rec, records.offset) }
                 before = records.position
             }
         }

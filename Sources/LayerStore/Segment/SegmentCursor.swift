@@ -84,7 +84,7 @@ struct SegmentCursor {
         previousOwner = owner
         owner = view.owner
         let records = BlockRecords(bytes: view.bytes, blockIndex: nextBlockIndex, decoder: decoder, offset: nextBlockOffset,
-                                   previousLSN: nextBlockPreviousLSN)
+                                   previousLSN: nextBlockPreviousLSN, head: view.head)
         nextBlockIndex += 1
         nextBlockOffset = 0
         nextBlockPreviousLSN = segment.layout.minLSN

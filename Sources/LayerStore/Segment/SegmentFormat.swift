@@ -8,12 +8,15 @@ enum SegmentFormat {
     /// "LayerEnd", the first 8 bytes of the footer (§ Footer).
     static let footerMagic: UInt64 = 0x646E_4572_6579_614C
     /// The newest format version this code reads (§ Header).
-    static let formatVersion: UInt32 = 2
+    static let formatVersion: UInt32 = 3
     /// The version of a segment with a hash index: version 1 readers read it (§ Versions).
     static let formatVersionHashed: UInt32 = 1
     /// The version of a segment without one, whose records also code their LSNs against the
     /// record before them; version 1 readers refuse it as an unsupported format (§ Versions).
     static let formatVersionHashless: UInt32 = 2
+    /// The version of a segment of compact blocks (a block states its keys' shared prefix, its
+    /// LSN base and common lengths once) with a hash index of slots sized to the file (§ Versions).
+    static let formatVersionCompact: UInt32 = 3
     /// The header's size; the first block starts here (§ Header).
     static let headerByteCount = 256
     /// Offset of the header's checksum (§ Header).
@@ -27,11 +30,14 @@ enum SegmentFormat {
     static let footerChecksumOffset = 56
     /// One block-table entry (§ Block table).
     static let blockEntryByteCount = 32
-    /// One hash-index slot (§ Hash index).
+    /// One hash-index slot of versions 1 (§ Hash index); version 3 sizes its own.
     static let hashSlotByteCount = 8
     /// Hash slots per key, as a ratio: the table is at most 80% full (§ Hash index).
     static let hashLoadNumerator = 5
     static let hashLoadDenominator = 4
+    /// The longest head of a compact block: LSN base (9 bytes), key length (2), value length (4)
+    /// (§ Compact blocks).
+    static let compactHeadByteCountMax = 15
     /// Record kinds inside blocks (§ Records).
     static let recordPut: UInt8 = 1
     static let recordTombstone: UInt8 = 2
@@ -50,15 +56,12 @@ enum SegmentFormat {
         Checksum.fileSeed(seedTag, storeID, segmentID, UInt64(version))
     }
 
-    /// The hash slot for a record at (`block`, `offset`) of a key with hash `hash` (§ Hash index).
+    /// The hash slot for a record at (`block`, `offset`) of a key with hash `hash`, in a
+    /// version 1 index (§ Hash index).
     @inline(__always)
     static func slot(hash: UInt64, block: Int, offset: Int) -> UInt64 {
-        (tag(hash) << 40) | (UInt64(block) << 20) | UInt64(offset)
+        HashSlotLayout.wide.slot(hash: hash, block: block, offset: offset)
     }
-
-    /// The 24-bit tag of a key hash; its top bit is always set, so no used slot is zero.
-    @inline(__always)
-    static func tag(_ hash: UInt64) -> UInt64 { (hash & 0x7F_FFFF) | 0x80_0000 }
 
     /// The slot a probe for `hash` starts at in a table of `slotCount` slots.
     @inline(__always)
@@ -69,6 +72,70 @@ enum SegmentFormat {
     /// The number of hash slots for `keyCount` distinct keys.
     static func slotCount(keys keyCount: Int) -> Int {
         max(1, (keyCount * hashLoadNumerator + hashLoadDenominator - 1) / hashLoadDenominator)
+    }
+}
+
+/// How a hash slot divides its bits between a tag, a block index and an offset in the block
+/// (§ Hash index): 20 and 20 bits in 8 bytes in version 1; in version 3 as few bits as the file
+/// needs (the header states them), in 4 bytes when they leave at least 4 bits of tag.
+struct HashSlotLayout: Equatable, Sendable {
+    let blockBits: Int
+    let offsetBits: Int
+    /// 4 or 8.
+    let byteCount: Int
+
+    /// Version 1's layout.
+    static let wide = HashSlotLayout(blockBits: 20, offsetBits: 20, byteCount: 8)
+
+    /// The fewest tag bits a 4-byte slot keeps (a slot's tag spares a probe most record decodes).
+    static let narrowTagBitsMin = 4
+
+    private init(blockBits: Int, offsetBits: Int, byteCount: Int) {
+        self.blockBits = blockBits
+        self.offsetBits = offsetBits
+        self.byteCount = byteCount
+    }
+
+    /// Version 3's layout for the given widths, or `nil` if they are out of range
+    /// (`blockBits ≤ 20`, `1 ≤ offsetBits ≤ 20`: records start below the block target, 2^20 at most).
+    init?(compactBlockBits blockBits: Int, offsetBits: Int) {
+        guard blockBits >= 0, blockBits <= 20, offsetBits >= 1, offsetBits <= 20 else { return nil }
+        self.init(blockBits: blockBits, offsetBits: offsetBits,
+                  byteCount: blockBits + offsetBits <= 32 - Self.narrowTagBitsMin ? 4 : 8)
+    }
+
+    /// The bits needed to write every number up to `value` (at least `minimum`).
+    static func bits(toHold value: Int, minimum: Int) -> Int {
+        max(minimum, Int.bitWidth - value.leadingZeroBitCount)
+    }
+
+    var tagBits: Int { byteCount * 8 - blockBits - offsetBits }
+
+    /// The tag of a key hash; its top bit is always set, so no used slot is zero.
+    @inline(__always)
+    func tag(_ hash: UInt64) -> UInt64 {
+        let top = UInt64(1) << UInt64(tagBits - 1)
+        return (hash & (top - 1)) | top
+    }
+
+    @inline(__always)
+    func slot(hash: UInt64, block: Int, offset: Int) -> UInt64 {
+        tag(hash) << UInt64(blockBits + offsetBits) | UInt64(block) << UInt64(offsetBits) | UInt64(offset)
+    }
+
+    @inline(__always)
+    func tag(ofSlot slot: UInt64) -> UInt64 { slot >> UInt64(blockBits + offsetBits) }
+
+    @inline(__always)
+    func block(ofSlot slot: UInt64) -> Int { Int(truncatingIfNeeded: (slot >> UInt64(offsetBits)) & ((1 << UInt64(blockBits)) - 1)) }
+
+    @inline(__always)
+    func offset(ofSlot slot: UInt64) -> Int { Int(truncatingIfNeeded: slot & ((1 << UInt64(offsetBits)) - 1)) }
+
+    /// Slot `i` of `slots` (the hash index's bytes).
+    @inline(__always)
+    func load(_ slots: UnsafeRawBufferPointer, _ i: Int) -> UInt64? {
+        byteCount == 4 ? ByteReader.u32(slots, at: i &* 4).map(UInt64.init) : ByteReader.u64(slots, at: i &* 8)
     }
 }
 
@@ -153,10 +220,23 @@ struct SegmentHeader: Equatable, Sendable {
     var blockTableOffset: UInt64
     var hashOffset: UInt64
     var footerOffset: UInt64
+    /// Version 3: the bits of a hash slot that hold the block index and the offset in the block
+    /// (§ Hash index); 0 and 0 in versions 1 and 2 (bytes 38 and 39, reserved there).
+    var slotBlockBits: UInt8 = 0
+    var slotOffsetBits: UInt8 = 0
 
     /// The version this header's layout needs: the oldest that can read it (§ Versions).
     var formatVersion: UInt32 {
-        hashSlotCount == 0 ? SegmentFormat.formatVersionHashless : SegmentFormat.formatVersionHashed
+        hashSlotCount == 0 ? SegmentFormat.formatVersionHashless
+            : isCompact ? SegmentFormat.formatVersionCompact : SegmentFormat.formatVersionHashed
+    }
+
+    /// Version 3: compact blocks (§ Compact blocks), hash slots laid out as the header says.
+    var isCompact: Bool { slotOffsetBits > 0 }
+
+    /// How the hash index's slots are laid out (meaningful when it has slots).
+    var slotLayout: HashSlotLayout {
+        isCompact ? HashSlotLayout(compactBlockBits: Int(slotBlockBits), offsetBits: Int(slotOffsetBits)) ?? .wide : .wide
     }
 
     /// `true` if the segment has a hash index; without one, point lookups search the block
@@ -173,7 +253,8 @@ struct SegmentHeader: Equatable, Sendable {
         w.u32(version)
         w.u8(codec)
         w.u8(UInt8(dimension.utf8.count))
-        w.u16(0)
+        w.u8(slotBlockBits)
+        w.u8(slotOffsetBits)
         w.u64(minLSN)
         w.u64(maxLSN)
         w.u64(recordCount)
@@ -221,7 +302,8 @@ struct SegmentHeader: Equatable, Sendable {
             minLSN: 0, maxLSN: 0, recordCount: 0, keyCount: 0, newestRecordTime: 0, fileLength: 0,
             blockCount: 0, blockByteCountTarget: 0, hashSlotCount: 0, blockTableOffset: 0, hashOffset: 0, footerOffset: 0)
         let nameLength = Int(r.u8()!)
-        let reserved16 = r.u16()!
+        h.slotBlockBits = r.u8()!
+        h.slotOffsetBits = r.u8()!
         h.minLSN = r.u64()!; h.maxLSN = r.u64()!; h.recordCount = r.u64()!; h.keyCount = r.u64()!
         h.newestRecordTime = r.u64()!; h.fileLength = r.u64()!
         h.blockCount = r.u32()!; h.blockByteCountTarget = r.u32()!; h.hashSlotCount = r.u32()!
@@ -231,7 +313,7 @@ struct SegmentHeader: Equatable, Sendable {
         // Everything after the name, up to the checksum, is zero (name padding and reserved).
         let padding = bytes[(SegmentFormat.dimensionNameOffset + min(nameLength, SegmentFormat.dimensionNameFieldByteCount))..<SegmentFormat.headerChecksumOffset]
         guard formatVersion >= 1, Int(headerLength) == SegmentFormat.headerByteCount,
-            h.storeID == storeID, h.segmentID == segmentID, h.version == version, reserved16 == 0, reserved32 == 0,
+            h.storeID == storeID, h.segmentID == segmentID, h.version == version, reserved32 == 0,
             nameLength <= SegmentFormat.dimensionNameFieldByteCount, isValidDimensionName(nameBytes),
             padding.allSatisfy({ $0 == 0 })
         else { throw .corrupted("segment header fields are inconsistent", path: path, offset: 0) }
@@ -239,9 +321,13 @@ struct SegmentHeader: Equatable, Sendable {
             throw StoreError(.unsupportedFormat, "segment codec \(h.codec) is not supported by this version", path: path)
         }
         h.dimension = String(decoding: nameBytes, as: UTF8.self)
-        // Each version has exactly one layout: a hash index in version 1, none in version 2.
-        guard formatVersion == h.formatVersion else {
-            throw .corrupted("segment format version \(formatVersion) does not match its hash index of \(h.hashSlotCount) slots", path: path, offset: 0)
+        // Each version has exactly one layout: a hash index of 8-byte slots in version 1, none
+        // in version 2, one of the slots the header's widths describe in version 3.
+        guard formatVersion == h.formatVersion,
+            !h.isCompact || HashSlotLayout(compactBlockBits: Int(h.slotBlockBits), offsetBits: Int(h.slotOffsetBits)) != nil,
+            h.isCompact || h.slotBlockBits == 0
+        else {
+            throw .corrupted("segment format version \(formatVersion) does not match its hash index of \(h.hashSlotCount) slots (widths \(h.slotBlockBits), \(h.slotOffsetBits))", path: path, offset: 0)
         }
         try h.checkLayout(path: path)
         return h
@@ -251,7 +337,7 @@ struct SegmentHeader: Equatable, Sendable {
     /// index < footer = end. Checked once at open so no later offset arithmetic can overflow.
     private func checkLayout(path: String) throws(StoreError) {
         let tableEnd = blockTableOffset.addingReportingOverflow(UInt64(blockCount) * UInt64(SegmentFormat.blockEntryByteCount))
-        let hashEnd = hashOffset.addingReportingOverflow(UInt64(hashSlotCount) * UInt64(SegmentFormat.hashSlotByteCount))
+        let hashEnd = hashOffset.addingReportingOverflow(UInt64(hashSlotCount) * UInt64(slotLayout.byteCount))
         guard blockCount >= 1, Int(blockCount) <= Limits.segmentBlockCountMax,
             minLSN >= 1, minLSN <= maxLSN, maxLSN <= Limits.lsnMax, keyCount >= 1, keyCount <= recordCount,
             blockTableOffset >= UInt64(SegmentFormat.headerByteCount),
@@ -259,7 +345,8 @@ struct SegmentHeader: Equatable, Sendable {
             !hashEnd.overflow, hashEnd.partialValue <= footerOffset,
             fileLength >= UInt64(SegmentFormat.footerByteCount), footerOffset == fileLength - UInt64(SegmentFormat.footerByteCount),
             hashSlotCount == 0 || UInt64(hashSlotCount) >= keyCount,
-            hashSlotCount > 0 || hashOffset == footerOffset
+            hashSlotCount > 0 || hashOffset == footerOffset,
+            !isCompact || UInt64(blockCount) <= UInt64(1) << UInt64(slotBlockBits)
         else { throw .corrupted("segment header describes an impossible layout", path: path, offset: 0) }
     }
 }

@@ -114,27 +114,36 @@ enum Reader {
     private static func scanOne(_ segment: Segment, prefix: [UInt8], _ body: (_ key: RawSpan, _ value: RawSpan) -> Bool) throws(StoreError) -> Bool {
         try prefix.withBytes { (p) throws(StoreError) -> Bool in
             var cursor = try SegmentCursor(segment: segment, from: p, readAhead: true)
-            var previous = UnsafeRawBufferPointer(start: nil, count: 0)
+            var previous = SegmentKey.none
             let oneRecordPerKey = segment.header.keyCount == segment.header.recordCount
-            // A block at a time: the inner loop's position stays in a local.
-            /// One block's records; `false` once `body` stops or the keys leave the prefix.
-            func walk<C: LSNCoding>(_ records: inout BlockRecords, _ coding: C.Type) throws(StoreError) -> Bool {
-                while let record = try records.next(in: segment, coding) {
-                    // Versions of a key are adjacent, newest first: only the first counts.
-                    if !oneRecordPerKey {
-                        if keysEqual(record.key, previous) { continue }
-                        previous = record.key
+            return try KeyScratch.with { (scratch) throws(StoreError) -> Bool in
+                // A block at a time: the inner loop's position stays in a local.
+                /// One block's records; `false` once `body` stops or the keys leave the prefix.
+                func walk<C: LSNCoding>(_ records: inout BlockRecords, _ coding: C.Type) throws(StoreError) -> Bool {
+                    // A compact block's keys share its prefix: copied once per block.
+                    let joiner = KeyJoiner(prefix: records.head.prefix, scratch: scratch, block: records.bytes, head: records.head)
+                    while let record = try records.next(in: segment, coding) {
+                        // Versions of a key are adjacent, newest first: only the first counts.
+                        if !oneRecordPerKey {
+                            if keysEqual(record.key, previous) { continue }
+                            previous = record.key
+                        }
+                        if !p.isEmpty && !keyHasPrefix(record.key, p) { return false }
+                        if !record.isDelete {
+                            let key = C.compact ? joiner.joinPut(record.key) : record.key.suffix
+                            if !body(key.bytes, record.value.bytes) { return false }
+                        }
                     }
-                    if !p.isEmpty && !keyHasPrefix(record.key, p) { return false }
-                    if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return false }
+                    return true
+                }
+                let (chained, compact) = (segment.layout.chainsLSNs, segment.layout.isCompact)
+                while var records = try cursor.nextBlock() {
+                    let goOn = try compact ? walk(&records, CompactRecords.self)
+                        : chained ? walk(&records, ChainedLSNs.self) : walk(&records, AbsoluteLSNs.self)
+                    guard goOn else { return false }
                 }
                 return true
             }
-            let chained = segment.layout.chainsLSNs
-            while var records = try cursor.nextBlock() {
-                guard try chained ? walk(&records, ChainedLSNs.self) : walk(&records, AbsoluteLSNs.self) else { return false }
-            }
-            return true
         }
     }
 

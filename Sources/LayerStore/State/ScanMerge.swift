@@ -23,7 +23,7 @@ struct ScanSource {
     private var next = 0
     /// The key of the last record taken from the cursor (visible or not): older versions of it
     /// follow and are skipped.
-    private var lastKey = UnsafeRawBufferPointer(start: nil, count: 0)
+    private var lastKey = SegmentKey.none
     private(set) var current: SegmentRecord?
 
     init(_ cursor: SegmentCursor) {
@@ -35,7 +35,7 @@ struct ScanSource {
     init(_ memEntries: [MemEntry], arena: ByteArena) {
         self.cursor = nil
         self.entries = memEntries.map { e in
-            SegmentRecord(key: arena.copy(e.key), value: arena.copy(e.version.value), lsn: e.version.lsn, isDelete: e.version.isDelete)
+            SegmentRecord(key: SegmentKey(arena.copy(e.key)), value: arena.copy(e.version.value), lsn: e.version.lsn, isDelete: e.version.isDelete)
         }
     }
 
@@ -90,12 +90,15 @@ struct ScanMerge {
             let key = sources[best].current!.key
             // Older versions of the key in other sources are hidden; the smallest key left
             // among them bounds the run of the best source.
-            var bound: UnsafeRawBufferPointer?
+            var bound: SegmentKey?
             for i in sources.indices where i != best {
                 if let current = sources[i].current, keysEqual(current.key, key) { try sources[i].advance(lsn: lsn) }
                 if let current = sources[i].current, bound == nil || compareKeys(current.key, bound!) < 0 { bound = current.key }
             }
-            guard try Self.yieldRun(&sources[best], below: bound, lsn: lsn, prefix: prefix, body) else { return }
+            let goOn = try KeyScratch.with { (scratch) throws(StoreError) -> Bool in
+                try Self.yieldRun(&sources[best], below: bound, lsn: lsn, prefix: prefix, scratch: scratch, body)
+            }
+            guard goOn else { return }
         }
     }
 
@@ -104,13 +107,13 @@ struct ScanMerge {
     /// prefix).
     @inline(__always)
     private static func yieldRun(
-        _ source: inout ScanSource, below bound: UnsafeRawBufferPointer?, lsn: LSN, prefix: UnsafeRawBufferPointer,
-        _ body: (_ key: RawSpan, _ value: RawSpan) -> Bool
+        _ source: inout ScanSource, below bound: SegmentKey?, lsn: LSN, prefix: UnsafeRawBufferPointer,
+        scratch: UnsafeMutableRawBufferPointer, _ body: (_ key: RawSpan, _ value: RawSpan) -> Bool
     ) throws(StoreError) -> Bool {
         while let record = source.current {
             if let bound, compareKeys(record.key, bound) >= 0 { return true }
             if !prefix.isEmpty && !keyHasPrefix(record.key, prefix) { return false }
-            if !record.isDelete && !body(record.key.bytes, record.value.bytes) { return false }
+            if !record.isDelete && !body(record.key.joined(in: scratch).bytes, record.value.bytes) { return false }
             try source.advance(lsn: lsn)
         }
         return true

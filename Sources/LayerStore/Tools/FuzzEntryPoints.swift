@@ -127,7 +127,7 @@
             // A crafted block table can describe far more records than a fuzz input should take
             // time over: the first thousand are enough to reach every code path.
             while keys.count < 1000, let record = try? cursor.next() {
-                keys.append(Array(record.key))
+                keys.append(record.key.array)
                 touched &+= record.value.count
             }
         }

@@ -9,7 +9,7 @@
 //!   its entry in a table that failed its checksum: a block that matches is certainly intact.
 //!   Its failures are then blamed on the table entry, not on the block.
 //! - Blocks are hashed straight from the read-only mapping. Records are decoded by the store's
-//!   own reader (``Segment/record(in:at:blockIndex:previousLSN:)``), so verify accepts exactly what reads do.
+//!   own reader (``Segment/record(in:at:blockIndex:previousLSN:head:)``), so verify accepts exactly what reads do.
 //! - Every offset read from the file is bounds-checked before use; nothing here can trap on bad
 //!   bytes.
 
@@ -126,7 +126,7 @@ private struct Pass {
     let collectBlocks: Bool
     let progress: (Int) -> Void
     /// The previous record's key and LSN; `nil` after a block that could not be decoded.
-    var previous: (key: UnsafeRawBufferPointer, lsn: LSN)?
+    var previous: (key: SegmentKey, lsn: LSN)?
     /// Keeps the decompressed block `previous.key` points into alive (LZ4 segments).
     var previousOwner: DecodedBlock?
     var isFirstRecord = true
@@ -242,6 +242,7 @@ private struct Pass {
             var r = ByteReader(bytes, position: Int(at))
             var info = SegmentBlockInfo(index: i, offset: r.u64()!, storedLength: r.u32()!, rawLength: r.u32()!, checksum: r.u64()!)
             let firstKey = key(inHeap: heap, end: hash, offset: r.u32()!, length: r.u16()!)
+            let prefixLength = Int(r.u16()!)  // version 3; reserved before
             if collectBlocks { info.firstKey = firstKey.map { [UInt8]($0) } }
             defer { if collectBlocks { check.blocks.append(info) } }
             if firstKey == nil && check.indexHolds != false { check.problem(at + 24, "block \(i)'s first key lies outside the key heap") }
@@ -270,9 +271,10 @@ private struct Pass {
             } else if let segment {
                 let firstKey = check.indexHolds == true ? firstKey : nil
                 if !isLZ4 {
-                    decodeRecords(block, owner: nil, index: i, fileOffset: info.offset, firstKey: firstKey, entry: at, segment: segment, check: &check)
+                    decodeRecords(block, owner: nil, index: i, fileOffset: info.offset, firstKey: firstKey, prefixLength: prefixLength, entry: at,
+                                  segment: segment, check: &check)
                 } else if let decoded = DecodedBlock(decompressing: block, rawByteCount: Int(info.rawLength)) {
-                    decodeRecords(decoded.bytes, owner: decoded, index: i, fileOffset: info.offset, firstKey: firstKey, entry: at,
+                    decodeRecords(decoded.bytes, owner: decoded, index: i, fileOffset: info.offset, firstKey: firstKey, prefixLength: prefixLength, entry: at,
                                   segment: segment, check: &check)
                 } else {
                     check.problem(info.offset, "block \(i) does not decompress (LZ4) to its \(info.rawLength) bytes")
@@ -289,23 +291,43 @@ private struct Pass {
     /// Decodes every record of a verified block; checks key order, version order, the block's
     /// first key, and that the hash index reaches each key's newest version.
     /// - Parameter owner: keeps a decompressed block's bytes alive (`nil`: they are the mapping).
+    /// - Parameter prefixLength: version 3: the length of the block's keys' shared prefix, the
+    ///   start of `firstKey` (which must then be known: records cannot be decoded without it).
     mutating func decodeRecords(_ block: UnsafeRawBufferPointer, owner: DecodedBlock?, index: Int, fileOffset: UInt64,
-                                firstKey: UnsafeRawBufferPointer?, entry: UInt64, segment: Segment, check: inout SegmentFileCheck) {
+                                firstKey: UnsafeRawBufferPointer?, prefixLength: Int, entry: UInt64, segment: Segment,
+                                check: inout SegmentFileCheck) {
         let earlier = previousOwner  // the previous key may point into the block before this one
         defer {
             withExtendedLifetime(earlier) {}
             previousOwner = owner
         }
-        var (position, previousLSN) = (0, segment.layout.minLSN)
+        var head = BlockHead.plain(minLSN: segment.layout.minLSN)
+        if segment.layout.isCompact {
+            guard let firstKey else {
+                check.problem(entry + 24, "records of block \(index) not decoded: their key prefix is in the damaged block table")
+                (previous, decodedAll) = (nil, false)
+                return
+            }
+            guard prefixLength <= firstKey.count,
+                let decoded = BlockHead.decode(block, prefix: UnsafeRawBufferPointer(rebasing: firstKey[0..<prefixLength]),
+                                               minLSN: segment.layout.minLSN, lsnDeltaMax: segment.layout.maxLSN - segment.layout.minLSN)
+            else {
+                check.problem(prefixLength <= firstKey.count ? fileOffset : entry + 30, "block \(index)'s head (shared prefix, base LSN, lengths) is malformed")
+                (previous, decodedAll) = (nil, false)
+                return
+            }
+            head = decoded
+        }
+        var (position, previousLSN) = (head.recordsStart, segment.layout.minLSN)
         while position < block.count {
             // In a decompressed block a record has no file offset of its own: name the block's.
             let at = fileOffset + (owner == nil ? UInt64(position) : 0)
-            guard let (record, next) = try? segment.record(in: block, at: position, blockIndex: index, previousLSN: previousLSN) else {
+            guard let (record, next) = try? segment.record(in: block, at: position, blockIndex: index, previousLSN: previousLSN, head: head) else {
                 check.problem(at, "record at byte \(position) of block \(index) does not decode")
                 (previous, decodedAll) = (nil, false)
                 return
             }
-            if position == 0, let firstKey, compareKeys(firstKey, record.key) != 0 {
+            if position == head.recordsStart, let firstKey, !keysEqual(record.key, firstKey) {
                 check.problem(entry + 24, "block \(index)'s first key in the key heap differs from its first record's key")
             }
             var isNewKey = isFirstRecord
@@ -331,14 +353,15 @@ private struct Pass {
 
     /// `true` if probing the hash index for `key` reaches the slot for (`block`, `offset`), as a
     /// point lookup would (Formats/segment.md § Point lookup).
-    func reachable(_ key: UnsafeRawBufferPointer, block: Int, offset: Int, header: SegmentHeader) -> Bool {
-        guard offset < Limits.recordStartInBlockMax else { return false }
+    func reachable(_ key: SegmentKey, block: Int, offset: Int, header: SegmentHeader) -> Bool {
+        let layout = header.slotLayout
+        guard offset < 1 << layout.offsetBits, block < 1 << layout.blockBits else { return false }
         let slots = UnsafeRawBufferPointer(rebasing: bytes[Int(header.hashOffset)..<Int(header.footerOffset)])
-        let hash = Checksum.keyHash(key), slotCount = Int(header.hashSlotCount)
-        let wanted = SegmentFormat.slot(hash: hash, block: block, offset: offset)
+        let hash = key.array.withUnsafeBytes { Checksum.keyHash($0) }, slotCount = Int(header.hashSlotCount)
+        let wanted = layout.slot(hash: hash, block: block, offset: offset)
         var i = SegmentFormat.startSlot(hash, slotCount: slotCount)
         for _ in 0..<slotCount {
-            let slot = ByteReader.u64(slots, at: i * SegmentFormat.hashSlotByteCount)!
+            let slot = layout.load(slots, i)!  // inside: checkLayout holds for a trusted header
             if slot == wanted { return true }
             if slot == 0 { return false }
             i = i + 1 == slotCount ? 0 : i + 1
@@ -351,13 +374,15 @@ private struct Pass {
     func checkHashSlots(_ check: inout SegmentFileCheck) {
         guard check.hashHolds == true, let header = check.header, header.hasHashIndex else { return }
         var used = 0
+        let layout = header.slotLayout
+        let slots = UnsafeRawBufferPointer(rebasing: bytes[Int(header.hashOffset)...])
         for i in 0..<Int(header.hashSlotCount) {
-            let at = Int(header.hashOffset) + i * SegmentFormat.hashSlotByteCount
-            let slot = ByteReader.u64(bytes, at: at)!
+            let slot = layout.load(slots, i)!  // inside: checkLayout holds for a trusted header
             guard slot != 0 else { continue }
             used += 1
-            if (slot >> 20) & 0xF_FFFF >= UInt64(header.blockCount) || slot >> 63 == 0 {
-                check.problem(UInt64(at), "hash slot \(i) is invalid (block \((slot >> 20) & 0xF_FFFF) of \(header.blockCount))")
+            if layout.block(ofSlot: slot) >= Int(header.blockCount) || layout.tag(ofSlot: slot) >> UInt64(layout.tagBits - 1) != 1 {
+                check.problem(header.hashOffset + UInt64(i * layout.byteCount),
+                              "hash slot \(i) is invalid (block \(layout.block(ofSlot: slot)) of \(header.blockCount))")
             }
         }
         check.usedHashSlotCount = used

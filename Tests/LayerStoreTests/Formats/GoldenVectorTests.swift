@@ -62,9 +62,14 @@ import Testing
         try segmentBytes(version: 3, codec: SegmentFormat.codecLZ4, hashIndex: false)
     }
 
-    static func segmentBytes(version: UInt32, codec: UInt8, hashIndex: Bool = true) throws -> [UInt8] {
+    /// The same records in compact blocks, format version 3 (file version 4).
+    static func compactSegmentBytes() throws -> [UInt8] {
+        try segmentBytes(version: 4, codec: SegmentFormat.codecNone, compact: true)
+    }
+
+    static func segmentBytes(version: UInt32, codec: UInt8, hashIndex: Bool = true, compact: Bool = false) throws -> [UInt8] {
         var builder = SegmentBuilder(storeID: storeID, segmentID: 1, version: version, dimension: "words", baseLSN: 3,
-                                     blockByteCountTarget: 64, codec: codec, hashIndex: hashIndex)
+                                     blockByteCountTarget: 64, codec: codec, hashIndex: hashIndex, compact: compact)
         for (key, lsn, value) in segmentRecords {
             try Array(key.utf8).withBytes { (k) throws(StoreError) in
                 try Array((value ?? "").utf8).withBytes { (v) throws(StoreError) in
@@ -93,6 +98,7 @@ import Testing
         (SegmentName.fileName(id: 1, version: 1), segmentBytes),
         (SegmentName.fileName(id: 1, version: 2), coldSegmentBytes),
         (SegmentName.fileName(id: 1, version: 3), hashlessSegmentBytes),
+        (SegmentName.fileName(id: 1, version: 4), compactSegmentBytes),
         (ManifestFormat.fileName(2), manifestBytes),
     ]
 
@@ -129,23 +135,24 @@ import Testing
         ])
     }
 
-    @Test(arguments: [UInt32(1), 2, 3])
+    @Test(arguments: [UInt32(1), 2, 3, 4])
     func theSegmentVectorsReadBack(version: UInt32) throws {
         let dir = TemporaryDirectory()
         let path = dir.child(SegmentName.fileName(id: 1, version: version))
         ByteSurgery.write(path, try Self.vector(SegmentName.fileName(id: 1, version: version)))
         let segment = try Segment(io: SystemFileIO(), path: path, storeID: Self.storeID, id: 1, version: version, listed: nil,
                                   manager: MmapManager(), verification: .everyRead)
-        #expect(segment.header.codec == (version == 1 ? SegmentFormat.codecNone : SegmentFormat.codecLZ4))
+        #expect(segment.header.codec == (version == 1 || version == 4 ? SegmentFormat.codecNone : SegmentFormat.codecLZ4))
         #expect(segment.header.dimension == "words")
         #expect(segment.header.blockCount > 1)
-        // Versions 1 and 2 of the file carry a hash index (format version 1); 3 has none.
-        #expect(segment.header.hasHashIndex == (version < 3))
-        #expect(segment.header.formatVersion == (version < 3 ? 1 : 2))
+        // Versions 1 and 2 of the file carry a hash index (format version 1); 3 has none
+        // (format version 2); 4 is in compact blocks (format version 3).
+        #expect(segment.header.hasHashIndex == (version != 3))
+        #expect(segment.header.formatVersion == [1: 1, 2: 1, 3: 2, 4: 3][version])
         var cursor = try [UInt8]().withBytes { (empty) throws(StoreError) in try SegmentCursor(segment: segment, from: empty) }
         var seen: [(String, LSN, String?)] = []
         while let r = try cursor.next() {
-            seen.append((String(decoding: r.key, as: UTF8.self), r.lsn, r.isDelete ? nil : String(decoding: r.value, as: UTF8.self)))
+            seen.append((String(decoding: r.key.array, as: UTF8.self), r.lsn, r.isDelete ? nil : String(decoding: r.value, as: UTF8.self)))
         }
         #expect(seen.map(\.0) == Self.segmentRecords.map(\.0))
         #expect(seen.map(\.1) == Self.segmentRecords.map(\.1))

@@ -180,39 +180,90 @@ import Testing
         ])
     }
 
+    /// Positions in the first block of the sample's compact segment (Formats/segment.md
+    /// § Compact blocks): its head's three fields, its first record, and that record's value
+    /// length (when puts state theirs).
+    struct FirstBlock {
+        var head: Int, keyLengthAt: Int, valueLengthAt: Int, record: Int, recordValueLengthAt: Int?, end: Int
+        init(_ f: CraftedFile) {
+            func varintEnd(_ at: Int) -> Int { var i = at; while f.u8(i) & 0x80 != 0 { i += 1 }; return i + 1 }
+            func varint(_ at: Int) -> Int {
+                var (value, shift, i) = (0, 0, at)
+                while true {
+                    let byte = Int(f.u8(i)); i += 1
+                    value |= (byte & 0x7F) << shift
+                    if byte < 0x80 { return value }
+                    shift += 7
+                }
+            }
+            head = Int(f.u64(f.entry(0)))
+            end = head + Int(f.u32(f.entry(0) + 8))
+            keyLengthAt = varintEnd(head)
+            valueLengthAt = varintEnd(keyLengthAt)
+            record = varintEnd(valueLengthAt)
+            let (keyLength, valueLength, prefixLength) = (varint(keyLengthAt), varint(valueLengthAt), Int(f.u16(f.entry(0) + 30)))
+            // The first put that states its value length.
+            var at = record
+            recordValueLengthAt = nil
+            while at < end {
+                let isPut = varint(at) & 1 == 0
+                at = varintEnd(at)
+                var suffix = keyLength - prefixLength
+                if keyLength == 0 { suffix = varint(at); at = varintEnd(at) }
+                var value = 0
+                if isPut {
+                    if valueLength == 0 {
+                        recordValueLengthAt = at
+                        break
+                    }
+                    value = valueLength - 1
+                }
+                at += suffix + value
+            }
+        }
+    }
+
     @Test func segmentRecords() throws {
-        let first = SegmentFormat.headerByteCount
+        func b(_ f: CraftedFile) -> FirstBlock { FirstBlock(f) }
         try run(.segment, [
-            Case("kind 0") { $0.set8(first, 0) },
-            Case("kind 3") { $0.set8(first, 3) },
-            Case("kind tombstone where a put is", .noCrash) { $0.set8(first, 2) },
-            Case("key length 0") { $0.set8(first + 1, 0) },
-            Case("key length 127") { $0.set8(first + 1, 127) },
-            Case("key length: a varint of 10 bytes") { f in for i in 1...9 { f.set8(first + i, 0xFF) }; f.set8(first + 10, 0x01) },
-            Case("key length: a varint of 11 bytes") { f in for i in 1...10 { f.set8(first + i, 0xFF) }; f.set8(first + 11, 0x01) },
-            Case("key length: a varint running off the block") { f in
-                let end = Int(f.u64(f.entry(0))) + Int(f.u32(f.entry(0) + 8))
-                for i in (first + 1)..<end { f.set8(i, 0x80) }
+            Case("head: LSN base a varint of 10 bytes") { f in let h = b(f).head; for i in 0..<9 { f.set8(h + i, 0xFF) }; f.set8(h + 9, 0x01) },
+            Case("head: LSN base 2^62 (past the segment's max)") { f in
+                let h = b(f).head
+                for i in 0..<8 { f.set8(h + i, 0x80) }
+                f.set8(h + 8, 0x40)
             },
-            Case("value length 2^14 (past the block)") { f in f.set8(first + 2, 0x80); f.set8(first + 3, 0x80) },
-            Case("value length 16 MiB + 1") { f in
-                // 2^24 + 1 as a varint is 81 80 80 08: it overwrites the delta and key, which is fine.
-                for (i, b) in [0x81, 0x80, 0x80, 0x08].enumerated() { f.set8(first + 2 + i, UInt64(b)) }
+            Case("head: key length 1, shorter than the prefix") { f in f.set8(b(f).keyLengthAt, 1) },
+            Case("head: key length 4097") { f in let at = b(f).keyLengthAt; f.set8(at, 0x81); f.set8(at + 1, 0x20) },
+            Case("head: value length 16 MiB + 2") { f in
+                for (i, v) in [0x82, 0x80, 0x80, 0x08].enumerated() { f.set8(b(f).valueLengthAt + i, UInt64(v)) }
             },
-            Case("value length u64 max") { f in for i in 2...10 { f.set8(first + i, 0xFF) }; f.set8(first + 11, 0x01) },
-            Case("every byte of the first block 0xFF") { f in
-                let end = Int(f.u64(f.entry(0))) + Int(f.u32(f.entry(0) + 8))
-                for i in first..<end { f.set8(i, 0xFF) }
+            Case("every byte of the first block 0xFF") { f in let fb = b(f); for i in fb.head..<fb.end { f.set8(i, 0xFF) } },
+            Case("the first block all zero", .noCrash) { f in let fb = b(f); for i in fb.head..<fb.end { f.set8(i, 0) } },
+            Case("record: LSN code a varint of 10 bytes") { f in let r = b(f).record; for i in 0..<9 { f.set8(r + i, 0xFF) }; f.set8(r + 9, 0x01) },
+            Case("record: LSN past the segment's max") { f in
+                let r = b(f).record
+                for i in 0..<8 { f.set8(r + i, 0xFE) }
+                f.set8(r + 8, 0x7F)
             },
-            Case("the first block all zero") { f in
-                let end = Int(f.u64(f.entry(0))) + Int(f.u32(f.entry(0) + 8))
-                for i in first..<end { f.set8(i, 0) }
+            Case("record: a tombstone where a put is", .noCrash) { f in let r = b(f).record; f.set8(r, UInt64(f.u8(r) | 1)) },
+            Case("record: value length 2^14 (past the block)") { f in
+                let at = b(f).recordValueLengthAt!
+                f.set8(at, 0x80); f.set8(at + 1, 0x80); f.set8(at + 2, 0x01)
             },
+            Case("record: value length 16 MiB + 1") { f in
+                for (i, v) in [0x81, 0x80, 0x80, 0x08].enumerated() { f.set8(b(f).recordValueLengthAt! + i, UInt64(v)) }
+            },
+            Case("record: value length u64 max") { f in
+                let at = b(f).recordValueLengthAt!
+                for i in 0..<9 { f.set8(at + i, 0xFF) }
+                f.set8(at + 9, 0x01)
+            },
+            Case("record: a varint running off the block") { f in let fb = b(f); for i in fb.record..<fb.end { f.set8(i, 0x80) } },
+            Case("block table: prefix longer than the first key") { f in f.set16(f.entry(0) + 30, 100) },
+            Case("block table: no prefix", .noCrash) { f in f.set16(f.entry(0) + 30, 0) },
             Case("last record's value runs one past its block") { f in
                 // Grow the last block's record area into the table: lengths say one byte more.
                 let last = f.entry(f.blockCount - 1)
-                let end = Int(f.u64(last)) + Int(f.u32(last + 8))
-                f.set8(end - 1, UInt64(f.u8(end - 1)))  // unchanged byte; the entry is what lies
                 f.set32(last + 8, UInt64(f.u32(last + 8)) + 1)
                 f.set32(last + 12, UInt64(f.u32(last + 12)) + 1)
             },

@@ -23,11 +23,11 @@ import Testing
     }
 
     static func build(_ model: [[UInt8]: [Version]], id: UInt64 = 7, blockSize: Int = 512, codec: UInt8 = SegmentFormat.codecNone,
-                      hashIndex: Bool = true) throws -> [UInt8] {
+                      hashIndex: Bool = true, compact: Bool = true) throws -> [UInt8] {
         let keys = model.keys.sorted { a, b in a.withUnsafeBytes { x in b.withUnsafeBytes { y in compareKeys(x, y) < 0 } } }
         let minLSN = model.values.flatMap { $0 }.map(\.lsn).min()!
         var builder = SegmentBuilder(storeID: storeID, segmentID: id, version: 1, dimension: "dim", baseLSN: minLSN, blockByteCountTarget: blockSize,
-                                     codec: codec, hashIndex: hashIndex)
+                                     codec: codec, hashIndex: hashIndex, compact: compact)
         for key in keys {
             for v in model[key]!.sorted(by: { $0.lsn > $1.lsn }) {
                 try key.withUnsafeBytes { k in
@@ -54,22 +54,25 @@ import Testing
         }
     }
 
-    /// (seed, codec, hash index): seeds 6–8 are format version 2 (no hash index, chained LSNs).
-    static let modelCases: [(UInt64, UInt8, Bool)] = [
-        (1, SegmentFormat.codecNone, true), (2, SegmentFormat.codecNone, true), (3, SegmentFormat.codecNone, true),
-        (4, SegmentFormat.codecLZ4, true), (5, SegmentFormat.codecLZ4, true),
-        (6, SegmentFormat.codecNone, false), (7, SegmentFormat.codecLZ4, false), (8, SegmentFormat.codecLZ4, false),
+    /// (seed, codec, hash index, compact): seeds 1–5 are format version 3 (compact blocks),
+    /// 11–13 version 1, 6–8 version 2 (no hash index, chained LSNs).
+    static let modelCases: [(UInt64, UInt8, Bool, Bool)] = [
+        (1, SegmentFormat.codecNone, true, true), (2, SegmentFormat.codecNone, true, true), (3, SegmentFormat.codecNone, true, true),
+        (4, SegmentFormat.codecLZ4, true, true), (5, SegmentFormat.codecLZ4, true, true),
+        (11, SegmentFormat.codecNone, true, false), (12, SegmentFormat.codecNone, true, false), (13, SegmentFormat.codecLZ4, true, false),
+        (6, SegmentFormat.codecNone, false, false), (7, SegmentFormat.codecLZ4, false, false), (8, SegmentFormat.codecLZ4, false, false),
     ]
 
     @Test(arguments: modelCases)
-    func pointReadsAndScansMatchTheModel(seed: UInt64, codec: UInt8, hashIndex: Bool) throws {
+    func pointReadsAndScansMatchTheModel(seed: UInt64, codec: UInt8, hashIndex: Bool, compact: Bool) throws {
         let dir = TemporaryDirectory()
         let model = Self.model(seed: seed, keys: 400)
         let path = dir.child(SegmentName.fileName(id: 7, version: 1))
-        ByteSurgery.write(path, try Self.build(model, codec: codec, hashIndex: hashIndex))
+        ByteSurgery.write(path, try Self.build(model, codec: codec, hashIndex: hashIndex, compact: compact))
         let segment = try Self.open(path, cache: seed == 5 || seed == 8 ? BlockCache(byteCountMax: 4096) : nil)
         #expect(segment.header.codec == codec)
         #expect(segment.header.hasHashIndex == hashIndex)
+        #expect(segment.header.formatVersion == (!hashIndex ? 2 : compact ? 3 : 1))
         #expect(Int(segment.header.keyCount) == model.count)
         #expect(Int(segment.header.recordCount) == model.values.map(\.count).reduce(0, +))
         for (key, versions) in model {
@@ -86,7 +89,7 @@ import Testing
         // A full scan sees every record in order, newest first per key.
         var cursor = try [UInt8]().withUnsafeBytes { try SegmentCursor(segment: segment, from: $0) }
         var seen: [([UInt8], LSN)] = []
-        while let r = try cursor.next() { seen.append(([UInt8](r.key), r.lsn)) }
+        while let r = try cursor.next() { seen.append((r.key.array, r.lsn)) }
         #expect(seen.count == Int(segment.header.recordCount))
         for (a, b) in zip(seen, seen.dropFirst()) {
             let order = a.0.withUnsafeBytes { x in b.0.withUnsafeBytes { y in compareKeys(x, y) } }
@@ -103,7 +106,7 @@ import Testing
             var c = try key.withUnsafeBytes { try SegmentCursor(segment: segment, from: $0) }
             let start = try #require(seen.firstIndex { $0.0 == key })
             var rest: [([UInt8], LSN)] = []
-            while rest.count < (i % 5 == 0 ? 40 : 3), let r = try c.next() { rest.append(([UInt8](r.key), r.lsn)) }
+            while rest.count < (i % 5 == 0 ? 40 : 3), let r = try c.next() { rest.append((r.key.array, r.lsn)) }
             let want = seen[start..<min(seen.count, start + rest.count)]
             #expect(rest.first?.0 == key)
             #expect(rest.map(\.0) == want.map(\.0) && rest.map(\.1) == want.map(\.1), "seek to a key of seed \(seed)")
@@ -242,7 +245,7 @@ import Testing
         var cursor = try [UInt8(ascii: "b")].withUnsafeBytes { try SegmentCursor(segment: segment, from: $0) }
         let first = try #require(try cursor.next())
         #expect(first.lsn == 6)
-        #expect([UInt8](first.key) == [UInt8(ascii: "b")])
+        #expect(first.key.array == [UInt8(ascii: "b")])
         // Through the store's scan too: the newest version wins.
         let store = try Store(path: dir.child("store"), options: testOptions { $0.blockByteCountTarget = 512 })
         for v in 2...6 { try store.put([UInt8](repeating: UInt8(v), count: 300), forKey: [UInt8(ascii: "b")], in: "d") }

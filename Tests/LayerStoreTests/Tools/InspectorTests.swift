@@ -83,7 +83,7 @@ import Testing
         #expect(s.segmentID == id && s.version == version && s.dimension == "alpha")
         #expect(s.listedIn == ManifestFormat.fileName(manifest.generation))
         let h = try #require(s.header)
-        #expect(h.status == "ok" && h.magic == hexID(SegmentFormat.magic) && h.formatVersion == 1 && h.headerLength == 256)
+        #expect(h.status == "ok" && h.magic == hexID(SegmentFormat.magic) && h.formatVersion == 3 && h.headerLength == 256)
         #expect(h.storeID == hexID(manifest.storeID) && h.dimension == "alpha")
         #expect(h.recordCount == header.recordCount && h.keyCount == header.keyCount && h.blockCount == header.blockCount)
         #expect(h.blockTableOffset == header.blockTableOffset && h.hashOffset == header.hashOffset && h.footerOffset == header.footerOffset)

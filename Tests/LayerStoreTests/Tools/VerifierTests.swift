@@ -187,10 +187,13 @@ import Testing
         let segment = try #require(Self.segments(path).first { $0.hasPrefix("dims/alpha/") })
         let file = path + "/" + segment
         var bytes = ByteSurgery.read(file)
-        // Rename k001 to j001 in its block: it now sorts before k000, and the hash index does
-        // not lead to it. Then reseal every checksum, so only the contents are wrong.
-        let at = try #require(Self.find(Array("k001".utf8), in: bytes, from: 256))
-        bytes[at] = UInt8(ascii: "j")
+        // Make the second record's key sort before the first's: its own part (a compact block
+        // states the keys' shared prefix once) starts with a zero byte. The hash index no
+        // longer leads to it. Then reseal every checksum, so only the contents are wrong.
+        let suffixes = Self.compactSuffixes(bytes, blockAt: 256)
+        try #require(suffixes.count >= 2 && suffixes[1].count >= 1 && bytes[suffixes[0].lowerBound] != 0)
+        let at = suffixes[1].lowerBound
+        bytes[at] = 0
         let storeID = try ManifestStore(io: SystemFileIO(), directory: path, permissions: 0).loadNewest().manifest.storeID
         let (id, version) = try #require(SegmentName.parse(String(segment.split(separator: "/").last!)))
         Self.reseal(&bytes, seed: SegmentFormat.fileSeed(storeID: storeID, segmentID: id, version: version))
@@ -242,6 +245,36 @@ import Testing
         report = try Verifier.verify(store: path)
         #expect(Self.damagedFiles(report) == [segment])
         #expect(report.files.first { $0.path == segment }?.problems.map(\.offset) == [block.offset])
+    }
+
+    /// Where each record's own key bytes lie in the compact block at `blockAt`, read as
+    /// Formats/segment.md § Compact blocks says (independently of the reader under test).
+    static func compactSuffixes(_ bytes: [UInt8], blockAt: Int) -> [Range<Int>] {
+        var i = blockAt
+        func varint() -> Int {
+            var (value, shift) = (0, 0)
+            while true {
+                let b = Int(bytes[i]); i += 1
+                value |= (b & 0x7F) << shift
+                if b < 0x80 { return value }
+                shift += 7
+            }
+        }
+        func le64(_ at: Int) -> UInt64 { bytes.withUnsafeBytes { ByteReader.u64($0, at: at)! } }
+        let table = Int(le64(104)), entryLength = Int(le64(table + 8) & 0xFFFF_FFFF)
+        let prefixLength = Int(le64(table + 24) >> 48)
+        let end = blockAt + entryLength
+        _ = varint()
+        let (keyLength, valueLength) = (varint(), varint())
+        var out: [Range<Int>] = []
+        while i < end {
+            let isDelete = varint() & 1 == 1
+            let suffix = keyLength > 0 ? keyLength - prefixLength : varint()
+            let value = isDelete ? 0 : (valueLength > 0 ? valueLength - 1 : varint())
+            out.append(i..<(i + suffix))
+            i += suffix + value
+        }
+        return out
     }
 
     static func find(_ needle: [UInt8], in bytes: [UInt8], from start: Int) -> Int? {
