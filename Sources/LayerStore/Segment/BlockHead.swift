@@ -2,21 +2,37 @@
 //! format version 3 the keys' shared prefix (in the key heap), the LSN its records count from,
 //! and the key and value lengths when every record has the same; in versions 1 and 2 nothing.
 
-/// The shared part of a block's records; a trivial value, free to copy.
+/// The shared part of a block's records; a trivial value, free to copy. Its lengths are stored
+/// narrow: a point read copies it with its block view a few times, and at seven words the
+/// copies went through `memmove`.
 struct BlockHead {
     /// The first `prefixLength` bytes of the block's first key, in the segment's key heap
     /// (empty before version 3).
     var prefix: UnsafeRawBufferPointer
     /// A version 3 record's LSN is `baseLSN + (code >> 1)`.
     var baseLSN: LSN
-    /// Every key's length, or 0 when each record states its suffix's.
-    var keyLength: Int
-    /// Every put's value length, or -1 when each put states its own.
-    var valueLength: Int
-    /// Where the first record starts (after the head; 0 before version 3).
-    var recordsStart: Int
+    private let storedKeyLength: Int32
+    private let storedValueLength: Int32
+    private let storedRecordsStart: UInt8
     /// Version 3.
-    var isCompact: Bool
+    let isCompact: Bool
+
+    /// Every key's length, or 0 when each record states its suffix's.
+    @inline(__always) var keyLength: Int { Int(storedKeyLength) }
+    /// Every put's value length, or -1 when each put states its own.
+    @inline(__always) var valueLength: Int { Int(storedValueLength) }
+    /// Where the first record starts (after the head; 0 before version 3).
+    @inline(__always) var recordsStart: Int { Int(storedRecordsStart) }
+
+    /// - Precondition: `0 ≤ keyLength ≤ 4096`, `-1 ≤ valueLength ≤ 16 MiB`, `0 ≤ recordsStart ≤ 15`.
+    init(prefix: UnsafeRawBufferPointer, baseLSN: LSN, keyLength: Int, valueLength: Int, recordsStart: Int, isCompact: Bool) {
+        self.prefix = prefix
+        self.baseLSN = baseLSN
+        self.storedKeyLength = Int32(keyLength)
+        self.storedValueLength = Int32(valueLength)
+        self.storedRecordsStart = UInt8(recordsStart)
+        self.isCompact = isCompact
+    }
 
     /// The head of a version 1 or 2 block: nothing shared, records from the block's start.
     @inline(__always)
