@@ -33,11 +33,11 @@ public struct CompactionOptions: Sendable, Equatable {
     public var blockByteCountTarget: Int?
     /// Whether outputs get a hash index; `nil`: uncompressed outputs do and LZ4 ones do not.
     ///
-    /// A hash index costs 10 bytes per key and finds a key with one probe. Without one (format
-    /// version 2), a point read binary-searches the block table and decodes the block up to
-    /// the key, which a cold read does anyway (it decompresses the whole block), and records
-    /// code their LSN against the record before them, which LZ4 then compresses better: for
-    /// 100-byte values, LZ4 outputs are 14.5% smaller.
+    /// A hash index (format version 3) costs about 5 bytes per key (4-byte slots, at most 80%
+    /// full) and finds a key with one probe. Without one (format version 2), a point read
+    /// binary-searches the block table and decodes the block up to the key, which a cold read
+    /// does anyway (it decompresses the whole block), and records code their LSN against the
+    /// record before them, which LZ4 then compresses better.
     public var hashIndex: Bool?
     /// Plan and report, writing nothing.
     public var dryRun = false

@@ -222,6 +222,8 @@ struct SegmentBuilder {
                 }
             }
         }
+        // The closing rule's counts bound the coded sizes: a block holds its target, or one record.
+        assert(block.count <= blockByteCountTarget || pending.count == 1, "a compact block past its target")
         pending.removeAll(keepingCapacity: true)
         pendingKeys.removeAll()
         pendingValues.removeAll()

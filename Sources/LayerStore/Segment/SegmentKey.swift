@@ -7,7 +7,8 @@
 //! is copied to be compared. Keys are joined only where a caller needs one buffer (a scan's
 //! `body`, a merge's copy), through ``copy(into:)`` or ``bytes``.
 //!
-//! Unsafe code: ``copy(into:)`` writes `count` bytes into a buffer checked to hold them.
+//! Unsafe code: ``SegmentKey/joined(in:)`` and ``copyKeyBytes(_:to:_:)`` copy a key's bytes
+//! into a buffer checked to hold them, with loads and stores inside both.
 
 /// A key in two parts, `prefix + suffix`; either may be empty, not both (keys are never empty,
 /// except the empty key a scan starts from).
