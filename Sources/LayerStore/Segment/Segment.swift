@@ -119,10 +119,9 @@ final class Segment: Sendable {
     /// How many such lookups come before the hash index is checked (see ``probesHashIndex()``).
     private let searchesBeforeHashCheckMax: Int
     private let indexLength: Int
-    /// The blocks' spans, packed, built once the block table's checksum holds (plain segments).
+    /// The blocks' spans, packed, built once the block table's checksum holds (plain segments),
+    /// and in version 3 the heads of the blocks read since.
     let spans: BlockSpanTable
-    /// Version 3: the heads of the blocks read so far.
-    private let heads: BlockHeadCache
     /// The footer's section checksums, valid once `footerChecked` is 1 (set at open, or at the
     /// first use of a section when the open deferred the footer).
     private let footerChecked = Atomic<UInt8>(0)
@@ -213,7 +212,6 @@ final class Segment: Sendable {
         // A search checks the block table first, which a probe that finds its key needs too.
         self.searchesBeforeHashCheckMax = hashLength <= 2 * indexLength ? 0 : hashLength / Segment.hashBytesPerSearch
         self.spans = BlockSpanTable(count: header.codec == SegmentFormat.codecNone ? Int(header.blockCount) : 0)
-        self.heads = BlockHeadCache(count: header.isCompact ? Int(header.blockCount) : 0)
         if let checked {
             indexChecksum.store(checked.index, ordering: .relaxed)
             hashChecksum.store(checked.hash, ordering: .relaxed)
@@ -357,7 +355,7 @@ final class Segment: Sendable {
     @inline(__always)
     func head(_ i: Int, _ bytes: UnsafeRawBufferPointer) throws(StoreError) -> BlockHead {
         guard layout.isCompact else { return .plain(minLSN: layout.minLSN) }
-        if let known = heads.head(i, minLSN: layout.minLSN) { return known }
+        if let known = spans.head(i, minLSN: layout.minLSN) { return known }
         return try compactHead(i, bytes)
     }
 
@@ -367,7 +365,7 @@ final class Segment: Sendable {
         guard let head = BlockHead.decode(bytes, prefix: UnsafeRawBufferPointer(rebasing: key[0..<prefixLength]),
                                           minLSN: layout.minLSN, lsnDeltaMax: layout.maxLSN - layout.minLSN)
         else { throw recordError(i, 0) }
-        heads.store(i, head, minLSN: layout.minLSN)
+        spans.storeHead(i, head, minLSN: layout.minLSN)
         return head
     }
 

@@ -142,25 +142,31 @@ import Testing
         }
     }
 
-    /// A block's head comes back from the cache as it was stored, and only once stored; a head
-    /// whose fields do not fit the cache's bits is not stored (it is decoded at each read).
-    @Test func blockHeadsAreCachedAsDecoded() throws {
-        let cache = BlockHeadCache(count: 3)
+    /// A block's head comes back from the span table as it was stored, and only once stored
+    /// and the table built; a head whose fields do not fit the table's bits is not stored (it
+    /// is decoded at each read).
+    @Test func blockHeadsAreKeptAsDecoded() throws {
+        let table = BlockSpanTable(count: 3)
         let prefix: [UInt8] = Array("user/0001".utf8)
         try prefix.withUnsafeBytes { p in
-            #expect(cache.head(0, minLSN: 100) == nil && cache.head(3, minLSN: 100) == nil && cache.head(-1, minLSN: 100) == nil)
             let head = BlockHead(prefix: p, baseLSN: 100 + (1 << 40), keyLength: 16, valueLength: 100, recordsStart: 9, isCompact: true)
-            cache.store(1, head, minLSN: 100)
-            let back = try #require(cache.head(1, minLSN: 100))
+            table.storeHead(1, head, minLSN: 100)
+            #expect(table.head(1, minLSN: 100) == nil, "not built: nothing kept")
+            table.build { i in (256 + i * 1000, 1000) }
+            #expect(table.span(2)! == (2256, 1000))
+            #expect(table.head(0, minLSN: 100) == nil && table.head(3, minLSN: 100) == nil && table.head(-1, minLSN: 100) == nil)
+            table.storeHead(1, head, minLSN: 100)
+            let back = try #require(table.head(1, minLSN: 100))
             #expect(back.prefix.baseAddress == p.baseAddress && back.prefix.count == p.count && back.baseLSN == head.baseLSN)
             #expect(back.keyLength == 16 && back.valueLength == 100 && back.recordsStart == 9 && back.isCompact)
-            cache.store(2, BlockHead(prefix: p, baseLSN: 100, keyLength: 0, valueLength: -1, recordsStart: 3, isCompact: true), minLSN: 100)
-            #expect(cache.head(2, minLSN: 100)?.valueLength == -1 && cache.head(2, minLSN: 100)?.keyLength == 0)
+            #expect(table.span(1)! == (1256, 1000), "the span beside it is untouched")
+            table.storeHead(2, BlockHead(prefix: p, baseLSN: 100, keyLength: 0, valueLength: -1, recordsStart: 3, isCompact: true), minLSN: 100)
+            #expect(table.head(2, minLSN: 100)?.valueLength == -1 && table.head(2, minLSN: 100)?.keyLength == 0)
             // A value length of 16 MiB needs 25 bits with the +1: it fits; a head below minLSN does not.
-            cache.store(0, BlockHead(prefix: p, baseLSN: 99, keyLength: 16, valueLength: 1 << 24, recordsStart: 3, isCompact: true), minLSN: 100)
-            #expect(cache.head(0, minLSN: 100) == nil)
-            cache.store(0, BlockHead(prefix: p, baseLSN: 100, keyLength: 16, valueLength: 1 << 24, recordsStart: 3, isCompact: true), minLSN: 100)
-            #expect(cache.head(0, minLSN: 100)?.valueLength == 1 << 24)
+            table.storeHead(0, BlockHead(prefix: p, baseLSN: 99, keyLength: 16, valueLength: 1 << 24, recordsStart: 3, isCompact: true), minLSN: 100)
+            #expect(table.head(0, minLSN: 100) == nil)
+            table.storeHead(0, BlockHead(prefix: p, baseLSN: 100, keyLength: 16, valueLength: 1 << 24, recordsStart: 3, isCompact: true), minLSN: 100)
+            #expect(table.head(0, minLSN: 100)?.valueLength == 1 << 24)
         }
     }
 
