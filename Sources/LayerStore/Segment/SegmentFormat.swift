@@ -30,8 +30,6 @@ enum SegmentFormat {
     static let footerChecksumOffset = 56
     /// One block-table entry (§ Block table).
     static let blockEntryByteCount = 32
-    /// One hash-index slot of versions 1 (§ Hash index); version 3 sizes its own.
-    static let hashSlotByteCount = 8
     /// Hash slots per key, as a ratio: the table is at most 80% full (§ Hash index).
     static let hashLoadNumerator = 5
     static let hashLoadDenominator = 4
@@ -54,13 +52,6 @@ enum SegmentFormat {
     /// The identity seed of segment (`segmentID`, `version`) of store `storeID`.
     static func fileSeed(storeID: UInt64, segmentID: UInt64, version: UInt32) -> UInt64 {
         Checksum.fileSeed(seedTag, storeID, segmentID, UInt64(version))
-    }
-
-    /// The hash slot for a record at (`block`, `offset`) of a key with hash `hash`, in a
-    /// version 1 index (§ Hash index).
-    @inline(__always)
-    static func slot(hash: UInt64, block: Int, offset: Int) -> UInt64 {
-        HashSlotLayout.wide.slot(hash: hash, block: block, offset: offset)
     }
 
     /// The slot a probe for `hash` starts at in a table of `slotCount` slots.

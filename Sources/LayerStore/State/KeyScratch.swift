@@ -2,8 +2,9 @@
 //! a scan puts a key's prefix and suffix together (Formats/segment.md § Compact blocks) to hand
 //! it to the caller in one buffer.
 //!
-//! Unsafe code: ``KeyJoiner/join(_:)`` stores a word at the suffix's place in the scratch
-//! buffer, checked to hold it, loaded from the block, checked to hold it.
+//! Unsafe code: ``KeyJoiner/joinPut(_:)`` stores a word at the suffix's place in the scratch
+//! buffer, checked to hold it, loaded from a put's suffix and value, which the block's head
+//! says hold it; ``KeyJoiner/join(_:)`` copies exactly the suffix, checked to fit.
 
 /// A stack buffer of ``Limits/keyByteCountMax`` bytes for the length of a call.
 enum KeyScratch {
@@ -25,9 +26,6 @@ enum KeyScratch {
 struct KeyJoiner {
     private let scratch: UnsafeMutableRawBufferPointer
     private let prefixCount: Int
-    /// The end of the bytes the block's suffixes lie in: a word loaded from a suffix must end
-    /// before it.
-    private let readableEnd: UnsafeRawPointer?
     /// Every put's key is `prefix` and a suffix of at most 8 bytes followed by at least `8 −
     /// suffix` bytes of value: one word from the suffix's start is inside the record.
     private let putsJoinAsWords: Bool
@@ -35,18 +33,15 @@ struct KeyJoiner {
     private let fixedKey: UnsafeRawBufferPointer
 
     /// Copies `prefix` to the start of `scratch`.
-    /// - Parameters:
-    ///   - block: the bytes the keys' suffixes lie in.
-    ///   - head: the block's head (its key and value lengths, when they are the same for all).
+    /// - Parameter head: the block's head (its key and value lengths, when they are the same for all).
     /// - Precondition: `scratch` holds ``Limits/keyByteCountMax`` bytes, `prefix` at most that.
-    init(prefix: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer, block: UnsafeRawBufferPointer, head: BlockHead) {
+    init(prefix: UnsafeRawBufferPointer, scratch: UnsafeMutableRawBufferPointer, head: BlockHead) {
         precondition(prefix.count <= scratch.count, "a key prefix longer than the scratch buffer")
         if let source = prefix.baseAddress, !prefix.isEmpty {
             copyKeyBytes(source, to: scratch.baseAddress.unsafelyUnwrapped, prefix.count)
         }
         self.scratch = scratch
         self.prefixCount = prefix.count
-        self.readableEnd = block.baseAddress.map { UnsafeRawPointer($0 + block.count) }
         let suffix = head.keyLength - prefix.count
         self.putsJoinAsWords = head.isCompact && !prefix.isEmpty && head.keyLength > 0 && suffix <= 8
             && head.valueLength >= 8 - suffix && prefix.count + 8 <= scratch.count
@@ -78,16 +73,8 @@ struct KeyJoiner {
         let n = key.suffix.count, total = prefixCount &+ n
         precondition(total <= scratch.count, "a key longer than the scratch buffer")
         let destination = scratch.baseAddress.unsafelyUnwrapped
-        if let source = key.suffix.baseAddress, n > 0 {
-            // Safe: a word from a suffix of at most 8 bytes, which the block holds whole, to the
-            // suffix's place in the scratch buffer, which holds 8 bytes there; else the copy of
-            // exactly its bytes.
-            if n <= 8, prefixCount &+ 8 <= scratch.count, let end = readableEnd, source + 8 <= end {
-                (destination + prefixCount).storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
-            } else {
-                copyKeyBytes(source, to: destination + prefixCount, n)
-            }
-        }
+        // Safe: exactly the suffix's bytes, to its place in the scratch buffer, checked above.
+        if let source = key.suffix.baseAddress, n > 0 { copyKeyBytes(source, to: destination + prefixCount, n) }
         return UnsafeRawBufferPointer(start: destination, count: total)
     }
 }

@@ -121,7 +121,7 @@ enum Reader {
                 /// One block's records; `false` once `body` stops or the keys leave the prefix.
                 func walk<C: LSNCoding>(_ records: inout BlockRecords, _ coding: C.Type) throws(StoreError) -> Bool {
                     // A compact block's keys share its prefix: copied once per block.
-                    let joiner = KeyJoiner(prefix: records.head.prefix, scratch: scratch, block: records.bytes, head: records.head)
+                    let joiner = KeyJoiner(prefix: records.head.prefix, scratch: scratch, head: records.head)
                     while let record = try records.next(in: segment, coding) {
                         // Versions of a key are adjacent, newest first: only the first counts.
                         if !oneRecordPerKey {

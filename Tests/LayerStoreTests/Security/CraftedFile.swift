@@ -27,6 +27,13 @@ struct CraftedFile {
     var footerOffset: Int { Int(u64(120)) }
     var hashSlotCount: Int { Int(u32(96)) }
     func entry(_ i: Int) -> Int { blockTableOffset + 32 * i }
+    /// Version 3's hash slot widths (header bytes 38 and 39); version 1's 20 and 20 otherwise.
+    var slotBlockBits: Int { u8(39) == 0 ? 20 : Int(u8(38)) }
+    var slotOffsetBits: Int { u8(39) == 0 ? 20 : Int(u8(39)) }
+    /// 4 or 8 (segment.md § Hash index).
+    var slotByteCount: Int { u8(39) != 0 && slotBlockBits + slotOffsetBits <= 28 ? 4 : 8 }
+    func slot(_ i: Int) -> UInt64 { slotByteCount == 4 ? UInt64(u32(hashOffset + 4 * i)) : u64(hashOffset + 8 * i) }
+    mutating func setSlot(_ i: Int, _ v: UInt64) { set(hashOffset + slotByteCount * i, v, width: slotByteCount) }
     var heapStart: Int { blockTableOffset + 32 * blockCount }
 
     /// Moves the block table start in the header and the footer alike (and the index length),

@@ -42,15 +42,7 @@ import Testing
                 }
                 guard let (record, next) = decoder.decodeCompact(view.bytes, at: offset, head: view.head) else { continue }
                 fast += 1
-                switch reference {
-                case .success(let (expected, expectedNext)):
-                    #expect(record.key.suffix.baseAddress == expected.key.suffix.baseAddress && record.key.suffix.count == expected.key.suffix.count
-                            && record.key.sharesPrefix(with: expected.key), "block \(i) @\(offset): key")
-                    #expect(record.value.baseAddress == expected.value.baseAddress && record.value.count == expected.value.count, "block \(i) @\(offset): value")
-                    #expect(record.lsn == expected.lsn && record.isDelete == expected.isDelete && next == expectedNext, "block \(i) @\(offset): fields")
-                case .failure(let error):
-                    Issue.record("block \(i) @\(offset): the fast decoder accepted a record Segment.record rejects (\(error))")
-                }
+                RecordDecoderTests.expectSame((record, next), as: reference, "block \(i) @\(offset)")
             }
             // Every record of the block, walked from its head.
             var records = BlockRecords(bytes: view.bytes, blockIndex: i, decoder: decoder, offset: 0, previousLSN: segment.layout.minLSN, head: view.head)
@@ -131,9 +123,8 @@ import Testing
                     #expect(keyHasPrefix(ka, UnsafeRawBufferPointer(rebasing: y[..<p])) == a.starts(with: b[..<p]))
                     KeyScratch.with { scratch in
                         #expect(Array(ka.joined(in: scratch)) == a)
-                        // A joiner made with the key's prefix, reading the suffix's word from
-                        // the key's own bytes.
-                        let joiner = KeyJoiner(prefix: ka.prefix, scratch: scratch, block: x, head: .plain(minLSN: 1))
+                        // A joiner made with the key's prefix (the general join: no head).
+                        let joiner = KeyJoiner(prefix: ka.prefix, scratch: scratch, head: .plain(minLSN: 1))
                         #expect(Array(joiner.join(ka)) == a)
                     }
                     #expect(ka.array == a)
@@ -189,6 +180,36 @@ import Testing
         }
         // Version 1's layout is the one its spec gives: tag << 40 | block << 20 | offset.
         #expect(HashSlotLayout.wide.slot(hash: 0xA921_E370_4FDA_881D, block: 0, offset: 0) == 0xDA88_1D00_0000_0000)
+    }
+
+    /// A block of one key length and values of 8 bytes or more joins each put's key as one
+    /// word (`KeyJoiner.joinPut`); a block of varied lengths joins them in general. Both give
+    /// every key of every block, tombstones aside.
+    @Test func scansJoinEveryKeyOfABlock() throws {
+        for fixed in [true, false] {
+            var model: [[UInt8]: [SegmentTests.Version]] = [:]
+            for i in 0..<600 {
+                let key = fixed ? Array(String(format: "row/%08d", i * 7).utf8) : Array("row/\(i * 7)".utf8)
+                model[key] = [SegmentTests.Version(lsn: LSN(i + 1), value: i % 9 == 4 ? nil : [UInt8](repeating: UInt8(i % 251), count: fixed ? 12 : 8 + i % 5))]
+            }
+            let dir = TemporaryDirectory()
+            let path = dir.child(SegmentName.fileName(id: 7, version: 1))
+            ByteSurgery.write(path, try SegmentTests.build(model, blockSize: 1024))
+            let segment = try SegmentTests.open(path)
+            var joined: [[UInt8]] = []
+            var cursor = try [UInt8]().withUnsafeBytes { try SegmentCursor(segment: segment, from: $0) }
+            try KeyScratch.with { (scratch) throws(StoreError) in
+                while var records = try cursor.nextBlock() {
+                    #expect(records.head.isCompact && (records.head.keyLength > 0) == fixed)
+                    let joiner = KeyJoiner(prefix: records.head.prefix, scratch: scratch, head: records.head)
+                    while let record = try records.next(in: segment) {
+                        if !record.isDelete { joined.append(Array(joiner.joinPut(record.key))) }
+                    }
+                }
+            }
+            let puts = model.filter { $0.value[0].value != nil }.keys.sorted { $0.lexicographicallyPrecedes($1) }
+            #expect(joined == puts, "fixed: \(fixed)")
+        }
     }
 
     /// The workload's small profile (16-byte keys: a dimension id, 4 zero bytes, a record

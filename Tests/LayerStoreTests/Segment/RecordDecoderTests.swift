@@ -44,18 +44,26 @@ import Testing
                     continue
                 }
                 fast += 1
-                switch reference {
-                case .success(let (expected, expectedNext)):
-                    #expect(record.key.suffix.baseAddress == expected.key.suffix.baseAddress && record.key.suffix.count == expected.key.suffix.count
-                            && record.key.sharesPrefix(with: expected.key), "\(label) @\(offset): key")
-                    #expect(record.value.baseAddress == expected.value.baseAddress && record.value.count == expected.value.count, "\(label) @\(offset): value")
-                    #expect(record.lsn == expected.lsn && record.isDelete == expected.isDelete && next == expectedNext, "\(label) @\(offset): fields")
-                case .failure(let error):
-                    Issue.record("\(label) @\(offset): the fast decoder accepted a record Segment.record rejects (\(error))")
-                }
+                expectSame((record, next), as: reference, "\(label) @\(offset)")
             }
         }
         return (fast, slow)
+    }
+
+    /// What the fast decoder returned is exactly the generic decoder's `reference`: the same
+    /// bytes of the block (key parts and value), fields and next offset; and never a record
+    /// the generic decoder rejects.
+    static func expectSame(_ decoded: (record: SegmentRecord, next: Int), as reference: Result<(SegmentRecord, Int), StoreError>, _ label: String) {
+        let (record, next) = decoded
+        switch reference {
+        case .success(let (expected, expectedNext)):
+            #expect(record.key.suffix.baseAddress == expected.key.suffix.baseAddress && record.key.suffix.count == expected.key.suffix.count
+                    && record.key.sharesPrefix(with: expected.key), "\(label): key")
+            #expect(record.value.baseAddress == expected.value.baseAddress && record.value.count == expected.value.count, "\(label): value")
+            #expect(record.lsn == expected.lsn && record.isDelete == expected.isDelete && next == expectedNext, "\(label): fields")
+        case .failure(let error):
+            Issue.record("\(label): the fast decoder accepted a record Segment.record rejects (\(error))")
+        }
     }
 
     @Test func agreesWithTheGenericDecoderOnEveryOffsetOfEveryBlock() throws {
