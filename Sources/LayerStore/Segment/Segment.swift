@@ -31,6 +31,15 @@ struct SegmentRecord {
     var isDelete: Bool
 }
 
+/// What a point read needs of the version it found: four words, returned in registers (a
+/// whole record and its block, 160 bytes, went through `memcpy` twice a read).
+struct SegmentHit {
+    var value: UnsafeRawBufferPointer
+    /// Keeps `value` alive: a decoded block of the block cache, or `nil` (the segment's mapping).
+    var owner: AnyObject?
+    var isDelete: Bool
+}
+
 /// A position inside a segment's blocks.
 struct SegmentPosition: Equatable {
     var block: Int
@@ -476,11 +485,35 @@ final class Segment: Sendable {
     /// its bytes stay valid while `owner` (`nil`: the segment itself) is alive.
     func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError) -> (record: SegmentRecord, owner: AnyObject?)? {
         guard let found = try probesHashIndex() ? locate(key) : search(key) else { return nil }
-        // The newest version, visible to every snapshot from its LSN on: nearly every read. (The
-        // walk to older versions is a function of its own: inlined, its copies of the record
-        // and block, 160 bytes through `memcpy`, were made on every read.)
+        return try visible(found, of: key, snapshotLSN: snapshotLSN)
+    }
+
+    /// The version `found` (the newest of `key`) if `snapshotLSN` sees it, else the newest
+    /// older one it sees.
+    @inline(__always)
+    private func visible(_ found: Found, of key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError)
+        -> (record: SegmentRecord, owner: AnyObject?)?
+    {
         if found.record.lsn <= snapshotLSN { return (found.record, found.view.owner) }
         return try olderVersion(after: found, of: key, snapshotLSN: snapshotLSN)
+    }
+
+    /// ``find(_:snapshotLSN:)`` as a point read wants it: the value, whether it is a tombstone,
+    /// and its owner. The newest version, visible to every snapshot from its LSN on, is nearly
+    /// every read: it is answered where the probe finds it, without handing the record and its
+    /// block around.
+    @inline(__always)
+    func pointRead(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) throws(StoreError) -> SegmentHit? {
+        guard probesHashIndex() else {
+            guard let found = try search(key) else { return nil }
+            return try visible(found, of: key, snapshotLSN: snapshotLSN)
+                .map { SegmentHit(value: $0.record.value, owner: $0.owner, isDelete: $0.record.isDelete) }
+        }
+        return try probe(key) { (position, view, rec, next) throws(StoreError) -> SegmentHit? in
+            if rec.lsn <= snapshotLSN { return SegmentHit(value: rec.value, owner: view.owner, isDelete: rec.isDelete) }
+            return try olderVersion(after: (position, view, rec, next), of: key, snapshotLSN: snapshotLSN)
+                .map { SegmentHit(value: $0.record.value, owner: $0.owner, isDelete: $0.record.isDelete) }
+        } ?? nil
     }
 
     /// The newest version of `key` with `lsn <= snapshotLSN` among those older than `found`'s.
@@ -546,6 +579,14 @@ final class Segment: Sendable {
 
     /// Where the newest version of `key` starts, and its block, through the hash index.
     private func locate(_ key: UnsafeRawBufferPointer) throws(StoreError) -> Found? {
+        try probe(key) { (position, view, rec, next) throws(StoreError) -> Found in (position, view, rec, next) }
+    }
+
+    /// Probes the hash index for `key` and calls `matched` with where its newest version
+    /// starts, its block, the record and the offset after it; `nil` if the key is not there.
+    @inline(__always)
+    private func probe<R>(_ key: UnsafeRawBufferPointer,
+                          _ matched: (SegmentPosition, BlockView, SegmentRecord, Int) throws(StoreError) -> R) throws(StoreError) -> R? {
         let slots = try hashIndex()
         let hash = Checksum.keyHash(key)
         let slotCount = Int(layout.hashSlotCount)
@@ -567,7 +608,7 @@ final class Segment: Sendable {
                 // Versions 1 and 3: a record decodes alone, whatever the LSN before it.
                 let position = SegmentPosition(block: blockIndex, offset: offset, previousLSN: layout.minLSN)
                 let (rec, next) = try record(at: position, in: view)
-                if keysEqual(rec.key, key) { return (position, view, rec, next) }
+                if keysEqual(rec.key, key) { return try matched(position, view, rec, next) }
             }
             i = i + 1 == slotCount ? 0 : i + 1
         }

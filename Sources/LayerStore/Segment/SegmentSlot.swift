@@ -72,11 +72,11 @@ final class SegmentSlot: @unchecked Sendable {
         return try make()
     }
 
-    /// The segment's ``Segment/find(_:snapshotLSN:)``, made first if needed. The segment is
+    /// The segment's ``Segment/pointRead(_:snapshotLSN:)``, made first if needed. The segment is
     /// borrowed, not retained: a `Segment` returned from a function is retained, and a retain
     /// writes its reference count, a cache line every reading thread would then pass around.
     @inline(__always)
-    func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) -> Result<(record: SegmentRecord, owner: AnyObject?)?, StoreError> {
+    func find(_ key: UnsafeRawBufferPointer, snapshotLSN: LSN) -> Result<SegmentHit?, StoreError> {
         let segment: Unmanaged<Segment>
         if let made = made.load(ordering: .acquiring) {
             segment = made
@@ -88,7 +88,7 @@ final class SegmentSlot: @unchecked Sendable {
             }
         }
         return segment._withUnsafeGuaranteedRef { segment in
-            Result { () throws(StoreError) in try segment.find(key, snapshotLSN: snapshotLSN) }
+            Result { () throws(StoreError) in try segment.pointRead(key, snapshotLSN: snapshotLSN) }
         }
     }
 

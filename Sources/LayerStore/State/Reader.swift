@@ -48,7 +48,7 @@ enum Reader {
             for slot in segments {
                 let result = slot._withUnsafeGuaranteedRef { slot in slot.find(k, snapshotLSN: lsn) }
                 switch result {
-                case .success(.some(let (record, owner))): return record.isDelete ? .missing : .mapped(record.value, owner: owner)
+                case .success(.some(let hit)): return hit.isDelete ? .missing : .mapped(hit.value, owner: hit.owner)
                 case .success(.none): continue
                 case .failure(let error):
                     failure = error
