@@ -128,9 +128,12 @@ final class Segment: Sendable {
     /// How many such lookups come before the hash index is checked (see ``probesHashIndex()``).
     private let searchesBeforeHashCheckMax: Int
     private let indexLength: Int
-    /// The blocks' spans, packed, built once the block table's checksum holds (plain segments),
-    /// and in version 3 the heads of the blocks read since.
+    /// The blocks' spans, packed, built once the block table's checksum holds (plain segments)
+    /// and ``spanBuildReadCount`` blocks were read through the block table, and in version 3
+    /// the heads of the blocks read since.
     let spans: BlockSpanTable
+    /// Block reads through the block table while the span table is not built.
+    private let readsBeforeSpans = Atomic<Int>(0)
     /// The footer's section checksums, valid once `footerChecked` is 1 (set at open, or at the
     /// first use of a section when the open deferred the footer).
     private let footerChecked = Atomic<UInt8>(0)
@@ -269,15 +272,26 @@ final class Segment: Sendable {
                 throw damage("segment block table checksum mismatch", at: layout.blockTableOffset)
             }
             indexChecked.store(1, ordering: .releasing)
-            if spans.count > 0 {
-                // From the table in hand: through `blockEntry`, which finds the table again for
-                // each block, this cost 120 instructions a block, 50 µs at the first read of a
-                // segment of 24 MB.
-                let layout = layout
-                spans.build { i in Segment.entry(i, in: bytes, layout: layout).map { ($0.offset, $0.length) } }
-            }
         }
         return bytes
+    }
+
+    /// How many blocks are read through the block table before the span table is built: the
+    /// table costs a pass over the block table and a 64-byte line a block (calloc'd and
+    /// touched: for the small profile's segment of 1,215 blocks, 19 pages to fault in), which a
+    /// read through its span saves again only in part (a rent-or-buy rule, like the hash
+    /// index's check). A cold open reads one value: it builds no table.
+    var spanBuildReadCount: Int { max(16, spans.count / 16) }
+
+    /// Counts a block read through the block table and builds the span table at the
+    /// ``spanBuildReadCount``th.
+    @inline(never)
+    private func countReadBeforeSpans(_ table: UnsafeRawBufferPointer) {
+        guard readsBeforeSpans.wrappingAdd(1, ordering: .relaxed).oldValue + 1 >= spanBuildReadCount else { return }
+        // From the table in hand: through `blockEntry`, which finds the table again for each
+        // block, this cost 120 instructions a block, 50 µs for a segment of 24 MB.
+        let layout = layout
+        spans.build { i in Segment.entry(i, in: table, layout: layout).map { ($0.offset, $0.length) } }
     }
 
     /// The hash index, checked on first use.
@@ -297,7 +311,14 @@ final class Segment: Sendable {
 
     /// Block `i`'s table entry: where its stored bytes are, how long it is raw, its checksum.
     func blockEntry(_ i: Int) throws(StoreError) -> (offset: Int, length: Int, rawLength: Int, checksum: UInt64) {
-        guard let entry = Segment.entry(i, in: try index(), layout: layout) else {
+        try blockEntry(i, in: try index())
+    }
+
+    /// Block `i`'s entry in `table` (``index()``'s bytes).
+    private func blockEntry(_ i: Int, in table: UnsafeRawBufferPointer) throws(StoreError)
+        -> (offset: Int, length: Int, rawLength: Int, checksum: UInt64)
+    {
+        guard let entry = Segment.entry(i, in: table, layout: layout) else {
             throw damage("block table entry \(i) is invalid", at: layout.blockTableOffset + UInt64(i * SegmentFormat.blockEntryByteCount))
         }
         return entry
@@ -400,7 +421,9 @@ final class Segment: Sendable {
         if useCache, let cache, let hit = cache.block(BlockCache.Key(segment: serial, block: i)) {
             return (hit.bytes, hit)
         }
-        let entry = try blockEntry(i)
+        let table = try index()
+        let entry = try blockEntry(i, in: table)
+        if spans.count > 0, !spans.isBuilt { countReadBeforeSpans(table) }
         let stored = try region.bytes(entry.offset..<(entry.offset + entry.length))!  // bounds checked in blockEntry
         if verification == .everyRead || !blocksVerified.contains(i) {
             guard Checksum.xxh3(stored, seed: Checksum.seed(file: seed, offset: UInt64(entry.offset))) == entry.checksum else {

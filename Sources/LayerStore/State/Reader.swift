@@ -48,9 +48,9 @@ enum Reader {
             for slot in segments {
                 let result = slot._withUnsafeGuaranteedRef { slot in slot.find(k, snapshotLSN: lsn) }
                 switch result {
-                case .success(.some(let hit)): return hit.isDelete ? .missing : .mapped(hit.value, owner: hit.owner)
-                case .success(.none): continue
-                case .failure(let error):
+                case .found(let hit): return hit.isDelete ? .missing : .mapped(hit.value, owner: hit.owner)
+                case .missing: continue
+                case .failed(let error):
                     failure = error
                     return .missing
                 }

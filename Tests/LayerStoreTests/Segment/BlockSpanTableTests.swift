@@ -49,4 +49,32 @@ import Testing
         }
         try store.close()
     }
+
+    /// A segment builds its span table only once enough blocks were read through the block
+    /// table (a cold open that reads one value builds none); reads answer the same before and after.
+    @Test func theSpanTableIsBuiltAfterEnoughReads() throws {
+        let dir = TemporaryDirectory()
+        let store = try Store(path: dir.child("s"), options: testOptions())
+        for i in 0..<2000 { try store.put(String(repeating: "v\(i)", count: 40), forKey: "k\(i)", in: "d") }
+        try store.flush()
+        try store.close()
+        let reopened = try Store(path: dir.child("s"), options: testOptions())
+        let segment = try #require(reopened.currentState().segments["d"]?.first).segment()
+        let threshold = segment.spanBuildReadCount
+        #expect(Int(segment.layout.blockCount) > threshold && threshold >= 16)
+        #expect(try reopened.string(forKey: "k7", in: "d") == String(repeating: "v7", count: 40))
+        #expect(!segment.spans.isBuilt, "one read builds no span table")
+        // Blocks read one after another, each once: the table comes with the threshold's read.
+        for b in 0..<(threshold - 2) { _ = try segment.block(b) }
+        #expect(!segment.spans.isBuilt)
+        _ = try segment.block(threshold)
+        #expect(segment.spans.isBuilt)
+        for i in stride(from: 0, to: 2000, by: 7) {
+            #expect(try reopened.string(forKey: "k\(i)", in: "d") == String(repeating: "v\(i)", count: 40))
+        }
+        for b in 0..<Int(segment.layout.blockCount) {
+            #expect(segment.spans.span(b)?.offset == (try segment.blockEntry(b)).offset)
+        }
+        try reopened.close()
+    }
 }
