@@ -1,7 +1,7 @@
 //! What a point read needs of a plain segment's blocks, in memory: every block's file offset
 //! and stored length (one packed word each, from the block table), and in version 3 the
-//! decoded head of each block read so far (Formats/segment.md § Compact blocks), with a copy of
-//! its keys' shared prefix when that is at most 32 bytes: one 64-byte cache line a block.
+//! decoded head of each block read so far (Formats/segment.md § Compact blocks), side by side:
+//! one 32-byte entry a block, never across two cache lines.
 //!
 //! Why: a point read of a plain segment looked up its block's 32-byte entry in the mapped
 //! block table: for the layer profile 570 KB of entries over the store, too many for the
@@ -9,19 +9,18 @@
 //! compact block's head (its prefix in the key heap, its base LSN and lengths at the block's
 //! start) was three more lines a random read mostly misses, a layer-profile point read 40% of
 //! its rate against version 1; kept beside the span, it costs nothing more than the span did.
-//! The prefix itself stayed in the key heap, one more line (mostly from L3) per read: the
-//! compare of every found key reads it. A copy in the entry's own line costs nothing to reach.
+//! (A copy of the prefix in a 64-byte entry, to spare the key heap's line, made the table
+//! twice the size and layer point reads slower: 1.23–1.84 M/s against 1.52–2.34, interleaved.)
 //!
-//! Safety: eight words a block, calloc'd and aligned to 64 bytes. The spans are stored before
+//! Safety: four words a block, calloc'd and aligned to 32 bytes. The spans are stored before
 //! the table is published (a release store of the pointer, swapped in once) and never after;
 //! readers load the pointer with acquire and check the index against the count before they
 //! touch a word. A block's head is stored once, by the thread that claims it (a compare-and-
-//! exchange of the base word from 0): the prefix copy, its address and the packed lengths
-//! first, then the base word, whose top bit marks the head known, with a release store. A
-//! reader loads the base word with acquire before anything else of the head, so it reads the
-//! prefix copy only after it was written and it is never written again. A prefix of more than
-//! 32 bytes stays where it is in the segment's mapping, which lives as long as the segment and
-//! so as this table. The table is freed with its owner.
+//! exchange of the base word from 0): the prefix's address and the packed lengths with relaxed
+//! stores, then the base word, whose top bit marks the head known, with a release store; a
+//! reader loads the base word with acquire first. The prefix's address lies in the segment's
+//! mapping, which lives as long as the segment and so as this table. The table is freed with
+//! its owner.
 
 import Synchronization
 
@@ -41,13 +40,10 @@ final class BlockSpanTable: @unchecked Sendable {
     /// The number of blocks.
     let count: Int
 
-    /// Words per block: the span, then the head's base, prefix address and lengths, then the
-    /// prefix copy (four words): one cache line.
-    private static let stride = 8
+    /// Words per block: the span, then the head's base, prefix address and lengths.
+    private static let stride = 4
     /// The bytes of an entry and its alignment.
     private static let entryByteCount = stride * MemoryLayout<UInt64>.stride
-    /// The longest prefix kept in the entry itself.
-    static let inlinePrefixByteCountMax = 32
     /// The base word's mark of a head being stored by the thread that claimed it.
     private static let claimed: UInt64 = 1 << 62
     /// Bits of a word that hold the stored length (a block holds at most 1 MiB).
@@ -73,6 +69,9 @@ final class BlockSpanTable: @unchecked Sendable {
         return words + Self.stride &* i
     }
 
+    /// Where block `i`'s entry lies in memory (for tests of its alignment).
+    func entryAddress(_ i: Int) -> UInt? { entry(i).map { UInt(bitPattern: $0) } }
+
     /// The span of block `i`, or `nil` if the table is not built (or `i` is out of range).
     @inline(__always)
     func span(_ i: Int) -> (offset: Int, length: Int)? {
@@ -90,7 +89,7 @@ final class BlockSpanTable: @unchecked Sendable {
     func build(_ spans: (Int) -> (offset: Int, length: Int)?) {
         guard !isBuilt, count > 0 else { return }
         // All zeros from calloc: every head unknown; a head's pages are touched only when read.
-        // One spare entry's bytes, to start the words on a cache line.
+        // One spare entry's bytes, to start the words on an entry boundary.
         guard let raw = calloc(count + 1, Self.entryByteCount) else {
             fatalError("out of memory allocating the spans of \(count) blocks")
         }
@@ -132,26 +131,16 @@ final class BlockSpanTable: @unchecked Sendable {
     }
 
     /// Stores block `i`'s decoded head, unless the table is not built, another thread stores
-    /// it, or a field does not fit its bits (the head is then decoded again at each read). A
-    /// prefix of at most ``inlinePrefixByteCountMax`` bytes is copied into the entry: the head
-    /// read back names the copy.
+    /// it, or a field does not fit its bits (the head is then decoded again at each read).
     func storeHead(_ i: Int, _ head: BlockHead, minLSN: LSN) {
         guard let entry = entry(i), head.isCompact, head.baseLSN >= minLSN, head.baseLSN - minLSN < Self.claimed,
             head.prefix.count < 1 << 13, head.keyLength < 1 << 13, head.valueLength >= -1, head.valueLength + 1 < 1 << 25,
             head.recordsStart < 1 << 4
         else { return }
         guard (entry + 1).pointee.compareExchange(expected: 0, desired: Self.claimed, ordering: .relaxed).exchanged else { return }
-        var address = UInt64(UInt(bitPattern: head.prefix.baseAddress))
-        if head.prefix.count <= Self.inlinePrefixByteCountMax {
-            // Safe: the four words after the head's are this entry's, claimed by this thread,
-            // and no reader looks at them before the release store below.
-            let copy = UnsafeMutableRawPointer(entry + 4)
-            if let source = head.prefix.baseAddress { copy.copyMemory(from: source, byteCount: head.prefix.count) }
-            address = UInt64(UInt(bitPattern: copy))
-        }
         let packed = UInt64(head.prefix.count) << 48 | UInt64(head.keyLength) << 32 | UInt64(head.recordsStart) << 28
             | UInt64(head.valueLength + 1)
-        (entry + 2).pointee.store(address, ordering: .relaxed)
+        (entry + 2).pointee.store(UInt64(UInt(bitPattern: head.prefix.baseAddress)), ordering: .relaxed)
         (entry + 3).pointee.store(packed, ordering: .relaxed)
         (entry + 1).pointee.store((head.baseLSN - minLSN) | Self.known, ordering: .releasing)
     }

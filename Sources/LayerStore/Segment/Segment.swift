@@ -40,6 +40,13 @@ struct SegmentHit {
     var isDelete: Bool
 }
 
+extension SegmentHit {
+    /// The hit `find` describes with its record.
+    init(_ found: (record: SegmentRecord, owner: AnyObject?)) {
+        self.init(value: found.record.value, owner: found.owner, isDelete: found.record.isDelete)
+    }
+}
+
 /// A position inside a segment's blocks.
 struct SegmentPosition: Equatable {
     var block: Int
@@ -530,12 +537,12 @@ final class Segment: Sendable {
         guard probesHashIndex() else {
             guard let found = try search(key) else { return nil }
             return try visible(found, of: key, snapshotLSN: snapshotLSN)
-                .map { SegmentHit(value: $0.record.value, owner: $0.owner, isDelete: $0.record.isDelete) }
+                .map(SegmentHit.init)
         }
         return try probe(key) { (position, view, rec, next) throws(StoreError) -> SegmentHit? in
             if rec.lsn <= snapshotLSN { return SegmentHit(value: rec.value, owner: view.owner, isDelete: rec.isDelete) }
             return try olderVersion(after: (position, view, rec, next), of: key, snapshotLSN: snapshotLSN)
-                .map { SegmentHit(value: $0.record.value, owner: $0.owner, isDelete: $0.record.isDelete) }
+                .map(SegmentHit.init)
         } ?? nil
     }
 

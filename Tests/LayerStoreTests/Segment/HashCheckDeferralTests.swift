@@ -69,6 +69,19 @@ import Testing
         }
     }
 
+    /// The point read (`pointRead`, what stores call) answers as `find`, through the block
+    /// table while the index is unchecked and through the probe after, older versions too.
+    @Test func pointReadsAnswerAsFindBeforeAndAfterTheCheck() throws {
+        let segment = try Self.open(try Self.segmentBytes(blockByteCountTarget: Self.bigBlocks))
+        let searches = Self.hashRange(segment).count / Segment.hashBytesPerSearch
+        for n in 0..<(3 * searches + 200) {
+            let (k, lsn) = Self.probe(n)
+            let hit = try Self.key(k).withBytes { (key) throws(StoreError) in try segment.pointRead(key, snapshotLSN: lsn) }
+            let read = hit.map { h in withExtendedLifetime(h.owner) { String(decoding: h.value, as: UTF8.self) } }
+            #expect(read == Self.expected(k, at: lsn) && hit?.isDelete != true, "lookup \(n): key \(k) at \(lsn)")
+        }
+    }
+
     @Test func aDamagedLargeHashIndexFailsOnceTheSearchesRunOut() throws {
         var bytes = try Self.segmentBytes(blockByteCountTarget: Self.bigBlocks)
         let (start, count) = Self.hashRange(try Self.open(bytes))
