@@ -35,7 +35,8 @@ import Darwin
 final class BlockSpanTable: @unchecked Sendable {
     // Safe to share: see the file's comment.
     private let published = Atomic<UnsafeMutablePointer<Atomic<UInt64>>?>(nil)
-    /// What `calloc` returned for the published words (they start at the next 64-byte line).
+    /// What `calloc` returned for the published words (they start at the next 32-byte entry
+    /// boundary in it).
     private let allocation = Atomic<UnsafeMutableRawPointer?>(nil)
     /// The number of blocks.
     let count: Int
@@ -88,7 +89,7 @@ final class BlockSpanTable: @unchecked Sendable {
     /// used instead) or another thread published first.
     func build(_ spans: (Int) -> (offset: Int, length: Int)?) {
         guard !isBuilt, count > 0 else { return }
-        // All zeros from calloc: every head unknown; a head's pages are touched only when read.
+        // All zeros from calloc: every head unknown until a read stores it.
         // One spare entry's bytes, to start the words on an entry boundary.
         guard let raw = calloc(count + 1, Self.entryByteCount) else {
             fatalError("out of memory allocating the spans of \(count) blocks")
